@@ -1,0 +1,49 @@
+#include "bpfvm/isa/error.hpp"
+
+namespace bpfvm {
+
+std::string_view error_kind_name(ErrorKind kind) {
+    switch (kind) {
+        case ErrorKind::Io: return "io";
+        case ErrorKind::InvalidInput: return "invalid-input";
+        case ErrorKind::Syntax: return "syntax";
+        case ErrorKind::EmptyProgram: return "empty-program";
+        case ErrorKind::TruncatedProgram: return "truncated-program";
+        case ErrorKind::UnknownOpcode: return "unknown-opcode";
+        case ErrorKind::ReservedFieldSet: return "reserved-field-set";
+        case ErrorKind::InvalidRegister: return "invalid-register";
+        case ErrorKind::InvalidField: return "invalid-field";
+        case ErrorKind::JumpOutOfRange: return "jump-out-of-range";
+        case ErrorKind::JumpIntoMiddle: return "jump-into-middle";
+        case ErrorKind::FallsOffEnd: return "falls-off-end";
+        case ErrorKind::MemoryFault: return "memory-fault";
+        case ErrorKind::StackOverflow: return "stack-overflow";
+        case ErrorKind::BudgetExhausted: return "budget-exhausted";
+        case ErrorKind::UnknownHelper: return "unknown-helper";
+        case ErrorKind::HelperFailed: return "helper-failed";
+        case ErrorKind::Unsupported: return "unsupported";
+    }
+    return "unknown";
+}
+
+std::string Error::to_string() const {
+    std::string out;
+    if (!where.file.empty()) {
+        out += where.file;
+        if (where.line) {
+            out += ':' + std::to_string(*where.line);
+            if (where.column) out += ':' + std::to_string(*where.column);
+        }
+        out += ": ";
+    } else if (where.line) {
+        out += "line " + std::to_string(*where.line);
+        if (where.column) out += ", column " + std::to_string(*where.column);
+        out += ": ";
+    }
+    if (!where.section.empty()) out += "section " + where.section + ": ";
+    if (where.instruction) out += "instruction " + std::to_string(*where.instruction) + ": ";
+    out += message;
+    return out;
+}
+
+}  // namespace bpfvm
