@@ -70,24 +70,27 @@ Result<Instruction> build(const OpcodeForm& form, const RawInstruction& raw, uin
                           std::span<const RawInstruction> slots) {
     const uint8_t src = raw.src();
     auto second_operand = [&] {
-        return form.source == Source::Reg ? Operand::make_reg(src) : Operand::make_imm(raw.imm);
+        switch (form.source) {
+            case Source::Reg: return Operand::make_reg(src);
+            case Source::Imm: return Operand::make_imm(raw.imm);
+            default: return Operand{};
+        }
     };
     switch (form.kind) {
         case Kind::Alu:
             return Instruction{Alu{form.op, form.width == 64, dst, second_operand(),
                                    static_cast<uint8_t>(form.op == Op::MovSx ? raw.offset : 0)}};
-        case Kind::Endian:
-            return Instruction{Endian{form.op, dst, static_cast<uint8_t>(raw.imm)}};
+        case Kind::Endian: return Instruction{Endian{form.op, dst, static_cast<uint8_t>(raw.imm)}};
         case Kind::Jump: {
             bool is32 = form.width == 32;
             int32_t offset = (form.op == Op::Ja && is32) ? raw.imm : raw.offset;
             return Instruction{Jump{form.op, is32, dst, second_operand(), offset}};
         }
         case Kind::Call:
-            return Instruction{Call{form.op, form.op == Op::CallReg ? 0 : raw.imm, form.op == Op::CallReg ? dst : uint8_t{0},
+            return Instruction{Call{form.op, form.op == Op::CallReg ? 0 : raw.imm,
+                                    form.op == Op::CallReg ? dst : uint8_t{0},
                                     form.op == Op::CallKfunc ? raw.offset : int16_t{0}}};
-        case Kind::Exit:
-            return Instruction{Exit{}};
+        case Kind::Exit: return Instruction{Exit{}};
         case Kind::LoadImm64: {
             if (pc + 1 >= slots.size()) {
                 return decode_error(ErrorKind::TruncatedProgram, pc,
@@ -100,13 +103,11 @@ Result<Instruction> build(const OpcodeForm& form, const RawInstruction& raw, uin
             }
             return Instruction{LoadImm64{dst, src, raw.imm, next.imm}};
         }
-        case Kind::Load:
-            return Instruction{Load{dst, src, raw.offset, form.width, form.op == Op::LoadSx}};
-        case Kind::Store:
-            return Instruction{Store{dst, raw.offset, form.width, second_operand()}};
+        case Kind::Load: return Instruction{Load{dst, src, raw.offset, form.width, form.op == Op::LoadSx}};
+        case Kind::Store: return Instruction{Store{dst, raw.offset, form.width, second_operand()}};
         case Kind::Atomic:
-            return Instruction{Atomic{form.op, (form.selector_value & kAtomicFetch) != 0, form.width, dst, src,
-                                      raw.offset}};
+            return Instruction{
+                Atomic{form.op, (form.selector_value & kAtomicFetch) != 0, form.width, dst, src, raw.offset}};
         case Kind::PacketLoad:
             return Instruction{PacketLoad{form.op == Op::PacketInd, form.width, src, raw.imm}};
     }
@@ -127,8 +128,9 @@ Result<std::vector<RawInstruction>> slots_from_bytes(std::span<const uint8_t> by
         slots[i].opcode = p[0];
         slots[i].regs = p[1];
         slots[i].offset = static_cast<int16_t>(p[2] | (p[3] << 8));
-        slots[i].imm = static_cast<int32_t>(static_cast<uint32_t>(p[4]) | (static_cast<uint32_t>(p[5]) << 8) |
-                                            (static_cast<uint32_t>(p[6]) << 16) | (static_cast<uint32_t>(p[7]) << 24));
+        slots[i].imm =
+            static_cast<int32_t>(static_cast<uint32_t>(p[4]) | (static_cast<uint32_t>(p[5]) << 8) |
+                                 (static_cast<uint32_t>(p[6]) << 16) | (static_cast<uint32_t>(p[7]) << 24));
     }
     return slots;
 }
@@ -140,8 +142,8 @@ std::vector<uint8_t> bytes_from_slots(std::span<const RawInstruction> slots) {
         auto off = static_cast<uint16_t>(s.offset);
         auto imm = static_cast<uint32_t>(s.imm);
         for (uint8_t b : {s.opcode, s.regs, static_cast<uint8_t>(off), static_cast<uint8_t>(off >> 8),
-                          static_cast<uint8_t>(imm), static_cast<uint8_t>(imm >> 8), static_cast<uint8_t>(imm >> 16),
-                          static_cast<uint8_t>(imm >> 24)}) {
+                          static_cast<uint8_t>(imm), static_cast<uint8_t>(imm >> 8),
+                          static_cast<uint8_t>(imm >> 16), static_cast<uint8_t>(imm >> 24)}) {
             bytes.push_back(b);
         }
     }
@@ -149,6 +151,11 @@ std::vector<uint8_t> bytes_from_slots(std::span<const RawInstruction> slots) {
 }
 
 Result<Instruction> decode_instruction(std::span<const RawInstruction> slots, uint32_t pc) {
+    if (pc >= slots.size()) {
+        return decode_error(
+            ErrorKind::TruncatedProgram, pc,
+            "no instruction at slot " + std::to_string(pc) + " of " + std::to_string(slots.size()));
+    }
     const RawInstruction& raw = slots[pc];
     auto form = select_form(raw, pc);
     if (!form) return form.error();
@@ -164,23 +171,27 @@ Result<Instruction> decode_instruction(std::span<const RawInstruction> slots, ui
         if (legacy_callx && field == kImm) continue;
         if (int32_t v = field_value(raw, field); v != 0) {
             return decode_error(ErrorKind::ReservedFieldSet, pc,
-                                std::string("reserved field ") + field_name(field) + " of " + std::string(f.mnemonic) +
-                                    " (opcode " + hex8(raw.opcode) + ") must be 0, is " + std::to_string(v));
+                                std::string("reserved field ") + field_name(field) + " of " +
+                                    std::string(f.mnemonic) + " (opcode " + hex8(raw.opcode) +
+                                    ") must be 0, is " + std::to_string(v));
         }
     }
     if ((f.operands & kDst) && dst >= kRegisterCount) {
-        return decode_error(ErrorKind::InvalidRegister, pc, "invalid destination register r" + std::to_string(dst));
+        return decode_error(ErrorKind::InvalidRegister, pc,
+                            "invalid destination register r" + std::to_string(dst));
     }
     if ((f.operands & kSrc) && raw.src() >= kRegisterCount) {
-        return decode_error(ErrorKind::InvalidRegister, pc, "invalid source register r" + std::to_string(raw.src()));
+        return decode_error(ErrorKind::InvalidRegister, pc,
+                            "invalid source register r" + std::to_string(raw.src()));
     }
     if (f.writes_dst && dst == kFramePointer) {
         return decode_error(ErrorKind::InvalidRegister, pc,
                             std::string(f.mnemonic) + " writes r10, the read-only frame pointer");
     }
     if (writes_src(f) && raw.src() == kFramePointer) {
-        return decode_error(ErrorKind::InvalidRegister, pc,
-                            std::string(f.mnemonic) + " returns the old value in r10, the read-only frame pointer");
+        return decode_error(
+            ErrorKind::InvalidRegister, pc,
+            std::string(f.mnemonic) + " returns the old value in r10, the read-only frame pointer");
     }
     return build(f, raw, dst, pc, slots);
 }
@@ -206,8 +217,8 @@ Result<Program> decode_program(std::span<const RawInstruction> slots) {
         int64_t target = static_cast<int64_t>(pc) + 1 + delta;
         if (target < 0 || target >= static_cast<int64_t>(slots.size())) {
             return decode_error(ErrorKind::JumpOutOfRange, pc,
-                                std::string(what) + " to slot " + std::to_string(target) + " is outside the program (" +
-                                    std::to_string(slots.size()) + " slots)");
+                                std::string(what) + " to slot " + std::to_string(target) +
+                                    " is outside the program (" + std::to_string(slots.size()) + " slots)");
         }
         if (index_of_slot[target] == kNotAStart) {
             return decode_error(ErrorKind::JumpIntoMiddle, pc,

@@ -24,7 +24,9 @@ struct Fields {
     int32_t imm_hi = 0;  // LD_IMM64 second slot
 };
 
-Source operand_source(const Operand& o) { return o.is_reg ? Source::Reg : Source::Imm; }
+Source operand_source(const Operand& o) {
+    return o.is_reg ? Source::Reg : Source::Imm;
+}
 
 struct KeyAndFields {
     FormKey key;
@@ -41,13 +43,15 @@ KeyAndFields describe(const Instruction& insn) {
                 return {{Kind::Alu, i.op, static_cast<uint8_t>(i.is64 ? 64 : 32), s, sel, -1},
                         {i.dst, i.src.reg, 0, i.src.imm}};
             } else if constexpr (std::is_same_v<T, Endian>) {
-                return {{Kind::Endian, i.op, static_cast<uint8_t>(i.op == Op::Swap ? 64 : 32), Source::None, i.bits, -1},
+                return {{Kind::Endian, i.op, static_cast<uint8_t>(i.op == Op::Swap ? 64 : 32), Source::None,
+                         i.bits, -1},
                         {i.dst}};
             } else if constexpr (std::is_same_v<T, Jump>) {
                 bool gotol = i.op == Op::Ja && i.is32;
                 Source s = i.op == Op::Ja ? Source::None : operand_source(i.src);
                 return {{Kind::Jump, i.op, static_cast<uint8_t>(i.is32 ? 32 : 64), s, 0, 0},
-                        {i.dst, i.src.reg, static_cast<int16_t>(gotol ? 0 : i.offset), gotol ? i.offset : i.src.imm}};
+                        {i.dst, i.src.reg, static_cast<int16_t>(gotol ? 0 : i.offset),
+                         gotol ? i.offset : i.src.imm}};
             } else if constexpr (std::is_same_v<T, Call>) {
                 Source s = i.op == Op::CallReg ? Source::Reg : Source::Imm;
                 return {{Kind::Call, i.op, 64, s, 0, 0}, {i.reg, 0, i.offset, i.imm}};
@@ -61,15 +65,18 @@ KeyAndFields describe(const Instruction& insn) {
                         {i.dst, i.base, i.offset}};
             } else if constexpr (std::is_same_v<T, Store>) {
                 bool reg = i.value.is_reg;
-                return {{Kind::Store, reg ? Op::StoreReg : Op::StoreImm, i.size, operand_source(i.value), 0, 0},
-                        {i.base, i.value.reg, i.offset, i.value.imm}};
+                return {
+                    {Kind::Store, reg ? Op::StoreReg : Op::StoreImm, i.size, operand_source(i.value), 0, 0},
+                    {i.base, i.value.reg, i.offset, i.value.imm}};
             } else if constexpr (std::is_same_v<T, Atomic>) {
                 bool rmw = i.op != Op::LoadAcquire && i.op != Op::StoreRelease;
-                return {{Kind::Atomic, i.op, i.size, Source::Reg, i.fetch ? kAtomicFetch : 0, rmw ? kAtomicFetch : 0},
+                return {{Kind::Atomic, i.op, i.size, Source::Reg, i.fetch ? kAtomicFetch : 0,
+                         rmw ? kAtomicFetch : 0},
                         {i.dst, i.src, i.offset}};
             } else {
                 static_assert(std::is_same_v<T, PacketLoad>);
-                return {{Kind::PacketLoad, i.indirect ? Op::PacketInd : Op::PacketAbs, i.size, Source::None, 0, 0},
+                return {{Kind::PacketLoad, i.indirect ? Op::PacketInd : Op::PacketAbs, i.size, Source::None,
+                         0, 0},
                         {0, i.src, 0, i.imm}};
             }
         },

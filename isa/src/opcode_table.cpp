@@ -202,12 +202,13 @@ static_assert(sorted_by_opcode(), "forms_for_opcode() relies on rows sorted by o
 
 }  // namespace
 
-std::span<const OpcodeForm> opcode_forms() { return kForms; }
+std::span<const OpcodeForm> opcode_forms() {
+    return kForms;
+}
 
 std::span<const OpcodeForm> forms_for_opcode(uint8_t opcode) {
-    auto [first, last] = std::equal_range(
-        std::begin(kForms), std::end(kForms), opcode,
-        [](const auto& a, const auto& b) {
+    auto [first, last] =
+        std::equal_range(std::begin(kForms), std::end(kForms), opcode, [](const auto& a, const auto& b) {
             auto key = [](const auto& x) {
                 if constexpr (std::is_same_v<std::decay_t<decltype(x)>, OpcodeForm>) {
                     return x.opcode;

@@ -64,7 +64,7 @@ inline Error make_error(ErrorKind kind, std::string message, Location where = {}
 // this is the minimal part of that interface bpfvm needs.
 template <typename T>
 class [[nodiscard]] Result {
-   public:
+ public:
     Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
     Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
@@ -82,7 +82,7 @@ class [[nodiscard]] Result {
     const Error& error() const { return std::get<1>(state_); }
     Error& error() { return std::get<1>(state_); }
 
-   private:
+ private:
     std::variant<T, Error> state_;
 };
 

@@ -43,10 +43,10 @@ struct Operand {
 };
 
 struct Alu {
-    Op op;          // Add .. Arsh (never an Endian op)
-    bool is64;      // ALU64 class, else ALU (32-bit, zero-extending)
+    Op op;      // Add .. Arsh (never an Endian op)
+    bool is64;  // ALU64 class, else ALU (32-bit, zero-extending)
     uint8_t dst;
-    Operand src;    // unused for Neg
+    Operand src;          // unused for Neg
     uint8_t sx_bits = 0;  // MovSx: 8, 16 or 32
 };
 

@@ -1,0 +1,52 @@
+// The bpfvm subcommands, as plain functions over option structs, so they can be tested without
+// the command line. Each returns the process exit code and writes to the given streams.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace bpfvm::tools {
+
+struct ConformanceOptions {
+    std::vector<std::string> paths;  // folders of .data files, or single files
+    std::string engine = "interpreter";
+    bool expect_reject = false;  // every case must end not passing (negative suite)
+    bool verbose = false;        // print passing cases too
+};
+int conformance_command(const ConformanceOptions& options, std::ostream& out, std::ostream& err);
+
+// The bpf_conformance plugin protocol: memory hex in argv[1], program hex on stdin, r0 in hex
+// on stdout; on failure a non-zero exit with the error on stdout.
+struct PluginOptions {
+    std::string memory_hex;
+    std::vector<std::string> plugin_options;
+    std::string engine = "interpreter";
+};
+int conformance_plugin_command(const PluginOptions& options, std::istream& in, std::ostream& out);
+
+struct RunOptions {
+    std::string file;
+    std::string memory_hex;   // --mem
+    std::string memory_file;  // --mem-file
+    std::string engine = "auto";
+    uint64_t budget = 0;  // 0: the default budget
+    bool stats = false;
+};
+int run_command(const RunOptions& options, std::ostream& out, std::ostream& err);
+
+struct DisasmOptions {
+    std::string file;
+    std::string syntax = "llvm";
+    bool hex = false;
+};
+int disasm_command(const DisasmOptions& options, std::ostream& out, std::ostream& err);
+
+struct AsmOptions {
+    std::string file;
+    std::string output;
+};
+int asm_command(const AsmOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace bpfvm::tools

@@ -1,0 +1,30 @@
+// Reads a program from the files users hand the CLI: raw `.bin` bytecode, bpf_conformance
+// `.data` cases and assembly text.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "bpfvm/isa/error.hpp"
+#include "bpfvm/vm/engine.hpp"
+
+namespace bpfvm::tools {
+
+struct ProgramFile {
+    std::vector<uint8_t> bytes;                  // the program, 8 bytes per slot
+    std::optional<std::vector<uint8_t>> memory;  // a `.data` case's `-- mem`
+};
+
+// By extension: `.data` (conformance case), `.asm`/`.s` (assembly), anything else raw bytes.
+// ELF objects are recognised and reported as not loadable yet.
+Result<ProgramFile> load_program_file(const std::filesystem::path& path);
+
+Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path);
+
+// "interpreter", "jit" or "auto".
+Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name);
+
+}  // namespace bpfvm::tools

@@ -1,0 +1,69 @@
+// The bpfvm command line: argument parsing only; the commands live in commands.cpp.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "bpfvm/tools/commands.hpp"
+
+int main(int argc, char** argv) {
+    using namespace bpfvm::tools;
+    CLI::App app{"bpfvm: a userspace eBPF virtual machine"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "bpfvm 0.1.0");
+
+    ConformanceOptions conformance;
+    auto* conformance_cmd = app.add_subcommand("conformance", "Run bpf_conformance .data cases");
+    conformance_cmd->add_option("paths", conformance.paths, "Folders of .data files, or single files")
+        ->required();
+    conformance_cmd->add_option("--engine", conformance.engine, "interpreter, jit or auto")
+        ->capture_default_str();
+    conformance_cmd->add_flag("--expect-reject", conformance.expect_reject,
+                              "Negative suite: every case must end rejected or with a different result");
+    conformance_cmd->add_flag("-v,--verbose", conformance.verbose, "Also list passing cases");
+
+    PluginOptions plugin;
+    auto* plugin_cmd =
+        app.add_subcommand("conformance-plugin",
+                           "bpf_conformance plugin protocol: memory hex as argument, program hex on stdin");
+    plugin_cmd->add_option("memory", plugin.memory_hex, "Input memory as space-separated hex bytes");
+    plugin_cmd->add_option("options", plugin.plugin_options, "Plugin options (ignored)");
+    plugin_cmd->add_option("--engine", plugin.engine, "interpreter, jit or auto")->capture_default_str();
+    plugin_cmd->allow_extras();
+
+    RunOptions run;
+    auto* run_cmd =
+        app.add_subcommand("run", "Run a program (.bin bytecode, .asm text or .data case) and print r0");
+    run_cmd->add_option("file", run.file, "Program file")->required();
+    auto* mem =
+        run_cmd->add_option("--mem", run.memory_hex, "Input memory as hex bytes (r1 = address, r2 = length)");
+    run_cmd->add_option("--mem-file", run.memory_file, "Input memory from a file")->excludes(mem);
+    run_cmd->add_option("--engine", run.engine, "interpreter, jit or auto")->capture_default_str();
+    run_cmd->add_option("--budget", run.budget, "Instruction budget (default 1000000)");
+    run_cmd->add_flag("--stats", run.stats, "Print the engine and the instruction count");
+
+    DisasmOptions disasm;
+    auto* disasm_cmd = app.add_subcommand("disasm", "Disassemble a program");
+    disasm_cmd->add_option("file", disasm.file, "Program file")->required();
+    disasm_cmd
+        ->add_option("--syntax", disasm.syntax,
+                     "llvm (as llvm-objdump) or conformance (as the assembler reads)")
+        ->capture_default_str();
+    disasm_cmd->add_flag("--hex", disasm.hex, "Immediates and offsets in hex, as llvm-objdump 15+");
+
+    AsmOptions assemble;
+    auto* asm_cmd = app.add_subcommand("asm", "Assemble bpf_conformance-syntax text to raw bytecode");
+    asm_cmd->add_option("file", assemble.file, "Assembly (.asm) or conformance case (.data)")->required();
+    asm_cmd->add_option("-o,--output", assemble.output, "Output .bin file")->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+
+    if (*conformance_cmd) return conformance_command(conformance, std::cout, std::cerr);
+    if (*plugin_cmd) return conformance_plugin_command(plugin, std::cin, std::cout);
+    if (*run_cmd) return run_command(run, std::cout, std::cerr);
+    if (*disasm_cmd) return disasm_command(disasm, std::cout, std::cerr);
+    if (*asm_cmd) return asm_command(assemble, std::cout, std::cerr);
+    return 2;
+}

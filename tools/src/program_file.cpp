@@ -1,0 +1,62 @@
+#include "bpfvm/tools/program_file.hpp"
+
+#include <fstream>
+#include <iterator>
+
+#include "bpfvm/isa/assembler.hpp"
+#include "bpfvm/isa/decoder.hpp"
+#include "bpfvm/tools/conformance.hpp"
+#include "bpfvm/vm/interpreter.hpp"
+
+namespace bpfvm::tools {
+
+Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(ErrorKind::Io, "cannot open " + path.string());
+    return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+Result<ProgramFile> load_program_file(const std::filesystem::path& path) {
+    auto ext = path.extension().string();
+    if (ext == ".data") {
+        auto c = read_conformance_case(path);
+        if (!c) return c.error();
+        auto bytes = program_bytes(*c);
+        if (!bytes) return bytes.error();
+        return ProgramFile{std::move(*bytes), std::move(c->memory)};
+    }
+    auto contents = read_file_bytes(path);
+    if (!contents) return contents.error();
+    if (ext == ".asm" || ext == ".s") {
+        auto slots = isa::assemble(
+            std::string_view(reinterpret_cast<const char*>(contents->data()), contents->size()));
+        if (!slots) {
+            Error e = slots.error();
+            e.where.file = path.string();
+            return e;
+        }
+        return ProgramFile{isa::bytes_from_slots(*slots), std::nullopt};
+    }
+    static constexpr uint8_t kElfMagic[] = {0x7f, 'E', 'L', 'F'};
+    if (contents->size() >= 4 && std::equal(std::begin(kElfMagic), std::end(kElfMagic), contents->begin())) {
+        Location where;
+        where.file = path.string();
+        return make_error(
+            ErrorKind::Unsupported,
+            "this is an ELF object; loading objects (maps, relocations, BTF) is not supported yet, "
+            "give raw bytecode (.bin), assembly (.asm) or a conformance case (.data)",
+            std::move(where));
+    }
+    return ProgramFile{std::move(*contents), std::nullopt};
+}
+
+Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name) {
+    // No JIT is built yet, so "auto" means the interpreter.
+    if (name == "interpreter" || name == "auto") return std::unique_ptr<vm::Engine>(new vm::Interpreter());
+    if (name == "jit")
+        return make_error(ErrorKind::Unsupported, "the JIT engine is not available in this build yet");
+    return make_error(ErrorKind::InvalidInput,
+                      "unknown engine '" + std::string(name) + "' (choose interpreter, jit or auto)");
+}
+
+}  // namespace bpfvm::tools

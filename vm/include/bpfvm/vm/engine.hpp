@@ -1,0 +1,44 @@
+// What a run needs and yields, and the Engine interface the interpreter and the JITs implement.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "bpfvm/isa/error.hpp"
+#include "bpfvm/isa/instruction.hpp"
+#include "bpfvm/vm/helpers.hpp"
+#include "bpfvm/vm/memory.hpp"
+
+namespace bpfvm::vm {
+
+// Instructions an unverified program may execute before it is stopped, so an infinite loop
+// ends with an error instead of a hang.
+inline constexpr uint64_t kDefaultInstructionBudget = 1'000'000;
+
+struct RunInput {
+    const HelperTable* helpers = nullptr;
+    // Regions besides the stack, which the engine adds itself.
+    MemoryMap memory;
+    // Initial r1..r5 (r1 is the context or memory pointer, r2 its length for raw programs).
+    std::array<uint64_t, 5> args{};
+    // The packet that legacy BPF_ABS/BPF_IND loads read; empty when the program type has none.
+    std::span<const uint8_t> packet{};
+    // 0 means no limit (only for programs the caller trusts to terminate).
+    uint64_t instruction_budget = kDefaultInstructionBudget;
+};
+
+struct RunResult {
+    uint64_t r0 = 0;
+    uint64_t instructions = 0;  // instructions executed
+};
+
+class Engine {
+ public:
+    virtual ~Engine() = default;
+    virtual std::string_view name() const = 0;
+    virtual Result<RunResult> run(const isa::Program& program, const RunInput& input) = 0;
+};
+
+}  // namespace bpfvm::vm

@@ -1,0 +1,61 @@
+// Helper functions a program calls with `call N` (or callx): a table from helper id to an
+// implementation. Every engine dispatches through the same table.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "bpfvm/isa/error.hpp"
+#include "bpfvm/vm/memory.hpp"
+
+namespace bpfvm::vm {
+
+// What a helper sees of the run: its arguments and the memory it may touch.
+struct HelperCall {
+    std::array<uint64_t, 5> args;  // r1..r5
+    const MemoryMap& memory;
+    uint32_t instruction;  // slot of the call, for error locations
+
+    // Checks that the helper may access [addr, addr + len).
+    Status check(uint64_t addr, uint64_t len, Access access) const {
+        return memory.check(addr, len, access, instruction, "helper");
+    }
+};
+
+struct HelperReturn {
+    uint64_t r0 = 0;
+    // The program stops at once with this r0 (as the conformance suite's unwind helper does).
+    bool stop_program = false;
+};
+
+using HelperFunction = std::function<Result<HelperReturn>(const HelperCall&)>;
+
+struct Helper {
+    std::string name;
+    HelperFunction function;
+};
+
+class HelperTable {
+ public:
+    void add(int64_t id, std::string name, HelperFunction function) {
+        helpers_[id] = Helper{std::move(name), std::move(function)};
+    }
+    const Helper* find(int64_t id) const {
+        auto it = helpers_.find(id);
+        return it == helpers_.end() ? nullptr : &it->second;
+    }
+    const std::map<int64_t, Helper>& all() const { return helpers_; }
+
+ private:
+    std::map<int64_t, Helper> helpers_;
+};
+
+// The helpers the bpf_conformance suite expects (ids 0-5): gather_bytes, memfrob, no_op,
+// sqrti, strcmp_ext and unwind.
+HelperTable conformance_helpers();
+
+}  // namespace bpfvm::vm

@@ -1,0 +1,57 @@
+// The memory a program may touch: a set of host regions. Every load, store and helper access
+// of every engine is checked against the same map.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpfvm/isa/error.hpp"
+
+namespace bpfvm::vm {
+
+enum class Access : uint8_t { Read, Write };
+
+struct Region {
+    uint64_t start;  // host address
+    uint64_t size;
+    bool writable;
+    std::string name;  // "stack", "input", "context", a map's name...
+
+    uint64_t end() const { return start + size; }
+    bool contains(uint64_t addr, uint64_t len) const {
+        return addr >= start && len <= size && addr - start <= size - len;
+    }
+};
+
+class MemoryMap {
+ public:
+    void add(Region region) { regions_.push_back(std::move(region)); }
+    void add(void* base, uint64_t size, bool writable, std::string name) {
+        add(Region{reinterpret_cast<uint64_t>(base), size, writable, std::move(name)});
+    }
+    const std::vector<Region>& regions() const { return regions_; }
+
+    // The region holding all of [addr, addr + len), if any allows the access.
+    const Region* find(uint64_t addr, uint64_t len, Access access) const {
+        for (const auto& r : regions_) {
+            if (r.contains(addr, len) && (access == Access::Read || r.writable)) return &r;
+        }
+        return nullptr;
+    }
+
+    // Checks an access and, when it is not allowed, explains why in an Error located at the
+    // given instruction: which address, size and region (or the nearest region) were involved.
+    Status check(uint64_t addr, uint64_t len, Access access, std::optional<uint32_t> instruction,
+                 std::string_view what) const;
+
+    // Length of the NUL-terminated string at addr (without the NUL), reading only bytes the
+    // map allows; an error if the string runs out of readable memory before its end.
+    Result<uint64_t> string_length(uint64_t addr, std::optional<uint32_t> instruction) const;
+
+ private:
+    std::vector<Region> regions_;
+};
+
+}  // namespace bpfvm::vm
