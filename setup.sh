@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up, build and check bpfvm on Debian 12.
 #   ./setup.sh demo   install what is missing, build, run bpfvm on a bundled example
-#   ./setup.sh test   install what is missing, build (plain and ASan+UBSan), run every test
+#   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, libFuzzer), run every test
 set -euo pipefail
 cd "$(dirname "$0")"
 mode=${1:-demo}
@@ -55,6 +55,9 @@ test)
     (cd build && ctest --output-on-failure -j "$jobs")
     echo "== tests under AddressSanitizer and UndefinedBehaviorSanitizer"
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
+    echo "== fuzz smoke runs (libFuzzer, clang-19)"
+    CC=clang-19 CXX=clang++-19 build build-fuzz -DBPFVM_FUZZ=ON -DBPFVM_TESTS=OFF
+    (cd build-fuzz && ctest --output-on-failure -L fuzz-smoke)
     ;;
 *)
     echo "usage: $0 demo|test" >&2

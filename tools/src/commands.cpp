@@ -119,12 +119,12 @@ int conformance_plugin_command(const PluginOptions& options, std::istream& in, s
 }
 
 int run_command(const RunOptions& options, std::ostream& out, std::ostream& err) {
-    auto program = load_program_file(options.file);
-    if (!program) {
-        print_error(err, program.error());
+    auto loaded = load_and_decode(options.file);
+    if (!loaded) {
+        print_error(err, loaded.error());
         return kExitUsage;
     }
-    std::vector<uint8_t> memory = program->memory.value_or(std::vector<uint8_t>{});
+    std::vector<uint8_t> memory = loaded->file.memory.value_or(std::vector<uint8_t>{});
     if (!options.memory_hex.empty()) {
         auto m = parse_hex_bytes(options.memory_hex);
         if (!m) {
@@ -145,15 +145,8 @@ int run_command(const RunOptions& options, std::ostream& out, std::ostream& err)
         print_error(err, engine.error());
         return kExitUsage;
     }
-    auto decoded = isa::decode_program(program->bytes);
-    if (!decoded) {
-        Error e = decoded.error();
-        e.where.file = options.file;
-        print_error(err, e);
-        return kExitUsage;
-    }
     uint64_t budget = options.budget != 0 ? options.budget : vm::kDefaultInstructionBudget;
-    auto result = run_on_memory(**engine, *decoded, std::move(memory), budget);
+    auto result = run_on_memory(**engine, loaded->program, std::move(memory), budget);
     if (!result) {
         Error e = result.error();
         e.where.file = options.file;
@@ -179,43 +172,30 @@ int disasm_command(const DisasmOptions& options, std::ostream& out, std::ostream
         return kExitUsage;
     }
     style.hex = options.hex;
-    auto program = load_program_file(options.file);
-    if (!program) {
-        print_error(err, program.error());
+    auto loaded = load_and_decode(options.file);
+    if (!loaded) {
+        print_error(err, loaded.error());
         return kExitUsage;
     }
-    auto decoded = isa::decode_program(program->bytes);
-    if (!decoded) {
-        Error e = decoded.error();
-        e.where.file = options.file;
-        print_error(err, e);
-        return kExitUsage;
-    }
-    out << isa::listing(*decoded, style);
+    out << isa::listing(loaded->program, style);
     return kExitOk;
 }
 
 int asm_command(const AsmOptions& options, std::ostream& out, std::ostream& err) {
-    auto program = load_program_file(options.file);
-    if (!program) {
-        print_error(err, program.error());
+    // Decoding first means only programs every engine accepts are written.
+    auto loaded = load_and_decode(options.file);
+    if (!loaded) {
+        print_error(err, loaded.error());
         return kExitUsage;
     }
-    // Only write programs every engine accepts.
-    if (auto decoded = isa::decode_program(program->bytes); !decoded) {
-        Error e = decoded.error();
-        e.where.file = options.file;
-        print_error(err, e);
-        return kExitUsage;
-    }
+    const auto& bytes = loaded->file.bytes;
     std::ofstream file(options.output, std::ios::binary);
-    file.write(reinterpret_cast<const char*>(program->bytes.data()),
-               static_cast<std::streamsize>(program->bytes.size()));
+    file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
     if (!file.flush()) {
         print_error(err, make_error(ErrorKind::Io, "cannot write " + options.output));
         return kExitUsage;
     }
-    out << "wrote " << program->bytes.size() / 8 << " instruction slots to " << options.output << "\n";
+    out << "wrote " << bytes.size() / 8 << " instruction slots to " << options.output << "\n";
     return kExitOk;
 }
 

@@ -50,6 +50,18 @@ Result<ProgramFile> load_program_file(const std::filesystem::path& path) {
     return ProgramFile{std::move(*contents), std::nullopt};
 }
 
+Result<DecodedProgramFile> load_and_decode(const std::filesystem::path& path) {
+    auto file = load_program_file(path);
+    if (!file) return file.error();
+    auto program = isa::decode_program(file->bytes);
+    if (!program) {
+        Error e = program.error();
+        e.where.file = path.string();
+        return e;
+    }
+    return DecodedProgramFile{std::move(*file), std::move(*program)};
+}
+
 Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name) {
     // No JIT is built yet, so "auto" means the interpreter.
     if (name == "interpreter" || name == "auto") return std::unique_ptr<vm::Engine>(new vm::Interpreter());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bpfvm/isa/error.hpp"
+#include "bpfvm/isa/instruction.hpp"
 #include "bpfvm/vm/engine.hpp"
 
 namespace bpfvm::tools {
@@ -21,6 +22,13 @@ struct ProgramFile {
 // By extension: `.data` (conformance case), `.asm`/`.s` (assembly), anything else raw bytes.
 // ELF objects are recognised and reported as not loadable yet.
 Result<ProgramFile> load_program_file(const std::filesystem::path& path);
+
+// load_program_file, then the decoder; errors carry the file's name.
+struct DecodedProgramFile {
+    ProgramFile file;
+    isa::Program program;
+};
+Result<DecodedProgramFile> load_and_decode(const std::filesystem::path& path);
 
 Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path);
 
