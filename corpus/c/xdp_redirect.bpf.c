@@ -1,0 +1,50 @@
+// bpfvm-expect: program xdp xdp_redirect_map xdp
+// bpfvm-expect: program xdp xdp_redirect_ifindex xdp
+// bpfvm-expect: map tx_ports devmap 4 4 8
+// bpfvm-expect: map .rodata array 4 4 1
+// bpfvm-expect: verdict xdp_redirect_map accept
+// bpfvm-expect: verdict xdp_redirect_ifindex accept
+// bpfvm-expect: loadable yes
+//
+// Two ways to forward a packet out of another interface from XDP:
+//  - xdp_redirect_map: look up the egress port in a devmap keyed by the
+//    ingress ifindex (bpf_redirect_map, falls back to XDP_PASS on a miss);
+//  - xdp_redirect_ifindex: swap the MAC addresses and bpf_redirect to a fixed
+//    ifindex taken from a .rodata configuration constant.
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf_helpers.h>
+
+struct {
+    __uint(type, BPF_MAP_TYPE_DEVMAP);
+    __type(key, __u32);   // ingress ifindex modulo 8
+    __type(value, __u32); // egress ifindex
+    __uint(max_entries, 8);
+} tx_ports SEC(".maps");
+
+const volatile __u32 egress_ifindex = 1;
+
+SEC("xdp")
+int xdp_redirect_map(struct xdp_md *ctx) {
+    __u32 slot = ctx->ingress_ifindex % 8;
+    // The low bits of flags give the action returned when the slot is empty.
+    return bpf_redirect_map(&tx_ports, slot, XDP_PASS);
+}
+
+SEC("xdp")
+int xdp_redirect_ifindex(struct xdp_md *ctx) {
+    void *data = (void *)(long)ctx->data;
+    void *data_end = (void *)(long)ctx->data_end;
+    struct ethhdr *eth = data;
+    if ((void *)(eth + 1) > data_end)
+        return XDP_DROP;
+
+    // Reflect: swap source and destination MAC addresses.
+    unsigned char tmp[ETH_ALEN];
+    __builtin_memcpy(tmp, eth->h_dest, ETH_ALEN);
+    __builtin_memcpy(eth->h_dest, eth->h_source, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, tmp, ETH_ALEN);
+    return bpf_redirect(egress_ifindex, 0);
+}
+
+char LICENSE[] SEC("license") = "GPL";
