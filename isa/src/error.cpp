@@ -1,5 +1,7 @@
 #include "bpfvm/isa/error.hpp"
 
+#include <cstdio>
+
 namespace bpfvm {
 
 std::string_view error_kind_name(ErrorKind kind) {
@@ -24,6 +26,12 @@ std::string_view error_kind_name(ErrorKind kind) {
         case ErrorKind::Unsupported: return "unsupported";
     }
     return "unknown";
+}
+
+std::string to_hex(uint64_t value) {
+    char buf[24];
+    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(value));
+    return buf;
 }
 
 std::string Error::to_string() const {

@@ -26,12 +26,6 @@ void print_error(std::ostream& err, const Error& e) {
     err << "error[" << error_kind_name(e.kind) << "]: " << e.to_string() << "\n";
 }
 
-std::string hex64(uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
 Result<std::vector<fs::path>> collect_cases(const std::vector<std::string>& paths) {
     std::vector<fs::path> files;
     for (const auto& p : paths) {
@@ -153,7 +147,7 @@ int run_command(const RunOptions& options, std::ostream& out, std::ostream& err)
         print_error(err, e);
         return kExitFailed;
     }
-    out << "r0 = " << hex64(result->r0) << " (" << static_cast<int64_t>(result->r0) << ")\n";
+    out << "r0 = " << to_hex(result->r0) << " (" << static_cast<int64_t>(result->r0) << ")\n";
     if (options.stats) {
         out << "engine: " << (*engine)->name() << "\ninstructions executed: " << result->instructions << "\n";
     }

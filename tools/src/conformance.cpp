@@ -72,12 +72,6 @@ Result<std::vector<uint8_t>> parse_raw(std::string_view text, const std::string&
     return bytes;
 }
 
-std::string hex64(uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
 }  // namespace
 
 Result<std::vector<uint8_t>> parse_hex_bytes(std::string_view text) {
@@ -217,10 +211,11 @@ CaseOutcome run_conformance_case(const ConformanceCase& c, vm::Engine& engine) {
     auto result = run_on_memory(engine, *program, c.memory, vm::kDefaultInstructionBudget);
     if (!result) return {c.error.has_value(), false, "faulted: " + result.error().to_string()};
 
-    if (c.error) return {false, false, "returned " + hex64(result->r0) + " where an error was expected"};
-    if (!c.result) return {false, false, "returned " + hex64(result->r0) + ", but the case has no -- result"};
+    if (c.error) return {false, false, "returned " + to_hex(result->r0) + " where an error was expected"};
+    if (!c.result)
+        return {false, false, "returned " + to_hex(result->r0) + ", but the case has no -- result"};
     if (result->r0 != *c.result) {
-        return {false, false, "returned " + hex64(result->r0) + ", expected " + hex64(*c.result)};
+        return {false, false, "returned " + to_hex(result->r0) + ", expected " + to_hex(*c.result)};
     }
     return {true, true, ""};
 }

@@ -5,14 +5,8 @@
 namespace bpfvm::vm {
 namespace {
 
-std::string hex(uint64_t v) {
-    char buf[24];
-    std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-    return buf;
-}
-
 std::string describe(const Region& r) {
-    return r.name + " [" + hex(r.start) + ", " + hex(r.end()) + ")" + (r.writable ? "" : " read-only");
+    return r.name + " [" + to_hex(r.start) + ", " + to_hex(r.end()) + ")" + (r.writable ? "" : " read-only");
 }
 
 }  // namespace
@@ -22,7 +16,7 @@ Status MemoryMap::check(uint64_t addr, uint64_t len, Access access, std::optiona
     if (find(addr, len, access) != nullptr) return Ok{};
 
     std::string message = std::string(what) + (access == Access::Read ? " reads " : " writes ") +
-                          std::to_string(len) + " byte" + (len == 1 ? "" : "s") + " at " + hex(addr);
+                          std::to_string(len) + " byte" + (len == 1 ? "" : "s") + " at " + to_hex(addr);
     // Name the region the access overlaps or, failing that, the closest one, so the user can
     // see whether it ran past an end or hit a read-only region.
     const Region* nearest = nullptr;

@@ -56,6 +56,9 @@ struct Error {
     std::string to_string() const;
 };
 
+// "0x2a": how addresses and values appear in error messages and tool output.
+std::string to_hex(uint64_t value);
+
 inline Error make_error(ErrorKind kind, std::string message, Location where = {}) {
     return Error{kind, std::move(message), std::move(where)};
 }
