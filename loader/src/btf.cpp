@@ -470,6 +470,10 @@ Result<uint32_t> Btf::size_of(uint32_t id) const {
 
 namespace {
 
+// Names are for messages: a crafted BTF (prototypes whose parameters are prototypes) would
+// otherwise print an exponentially long string. Past this length printing stops.
+constexpr size_t kMaxTypeNameLength = 512;
+
 void append_declarator_suffix(std::string& out, char next) {
     if (!out.empty() && out.back() != '*' && out.back() != ' ' && next != ' ') out += ' ';
 }
@@ -477,6 +481,10 @@ void append_declarator_suffix(std::string& out, char next) {
 }  // namespace
 
 void Btf::append_c_name(uint32_t id, std::string& out, int depth) const {
+    if (out.size() >= kMaxTypeNameLength) {
+        if (!out.ends_with("...")) out += "...";
+        return;
+    }
     if (depth > kMaxResolveDepth || id >= type_count()) {
         out += "...";
         return;
@@ -504,6 +512,7 @@ void Btf::append_c_name(uint32_t id, std::string& out, int depth) const {
                 out += " (*)(";
                 bool first = true;
                 for (const BtfParam& param : params(type.size_or_type)) {
+                    if (out.size() >= kMaxTypeNameLength) break;
                     if (!first) out += ", ";
                     first = false;
                     if (param.type == 0) {
@@ -563,6 +572,7 @@ void Btf::append_c_name(uint32_t id, std::string& out, int depth) const {
             out += '(';
             bool first = true;
             for (const BtfParam& param : params(proto_id)) {
+                if (out.size() >= kMaxTypeNameLength) break;
                 if (!first) out += ", ";
                 first = false;
                 if (param.type == 0) {

@@ -13,8 +13,8 @@ namespace {
 
 constexpr uint16_t kBtfMagic = 0xeB9F;
 constexpr uint8_t kBtfExtVersion = 1;
-constexpr uint32_t kHeaderSizeWithoutCoreRelo = 32;  // up to line_info_len
-constexpr uint32_t kHeaderSizeWithCoreRelo = 40;     // adds core_relo_off, core_relo_len
+constexpr uint32_t kHeaderSizeWithoutCoreRelo = 24;  // up to line_info_len
+constexpr uint32_t kHeaderSizeWithCoreRelo = 32;     // adds core_relo_off, core_relo_len
 constexpr uint32_t kMaxCoreReloKind = static_cast<uint32_t>(BtfCoreReloKind::TypeMatches);
 
 Error invalid(std::string message, std::string section = {}) {
@@ -165,8 +165,8 @@ Result<BtfExt> BtfExt::parse(std::span<const uint8_t> data, const Btf& btf) {
     }
     if (*flags != 0) return invalid("header flags " + std::to_string(*flags) + " are not zero");
     if (*hdr_len < kHeaderSizeWithoutCoreRelo || *hdr_len > data.size()) {
-        return invalid("header length " + std::to_string(*hdr_len) + " is outside 32.." +
-                       std::to_string(data.size()));
+        return invalid("header length " + std::to_string(*hdr_len) + " is outside " +
+                       std::to_string(kHeaderSizeWithoutCoreRelo) + ".." + std::to_string(data.size()));
     }
     uint32_t core_relo_off = 0;
     uint32_t core_relo_len = 0;

@@ -355,6 +355,21 @@ TEST(BtfMalformed, PointerCycleStillPrints) {
     EXPECT_NE(btf->to_string(2).find("..."), std::string::npos);
 }
 
+// Prototypes whose parameters point back at them: printing each parameter prints the whole
+// prototype again, so an unbounded printer would grow exponentially.
+TEST(BtfMalformed, SelfReferentialPrototypesPrintBounded) {
+    BtfBuilder builder;
+    constexpr uint32_t kParams = 64;
+    builder.type(0, 13 /*FUNC_PROTO*/, kParams, 2);  // type 1: returns type 2
+    for (uint32_t i = 0; i < kParams; ++i) builder.word(0).word(2);
+    builder.type(0, 2 /*PTR*/, 0, 1);  // type 2: pointer to type 1
+    auto btf = Btf::parse(builder.build());
+    ASSERT_TRUE(btf.ok()) << btf.error().to_string();
+    std::string name = btf->to_string(1);
+    EXPECT_LE(name.size(), 1024u);
+    EXPECT_NE(name.find("..."), std::string::npos) << name;
+}
+
 TEST(BtfMalformed, OverlappingSectionsAndBadStrings) {
     BtfBuilder builder;
     uint32_t name = builder.add_string("int");
