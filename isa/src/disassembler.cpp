@@ -118,6 +118,7 @@ AtomicSpelling atomic_spelling(Op op) {
 // What `llvm-mc --disassemble -triple=bpfel -mcpu=v4` (LLVM 19) prints, without its leading tab.
 struct LlvmPrinter {
     bool hex;
+    const DisasmOptions& options;
 
     std::string operator()(const Alu& alu) const {
         const std::string dst = reg(alu.dst, alu.is64);
@@ -143,6 +144,9 @@ struct LlvmPrinter {
     // Helper, local and kfunc calls all print their imm (a local call's is the relative offset).
     std::string operator()(const Call& call) const {
         if (call.op == Op::CallReg) return "callx " + reg(call.reg, true);
+        if (call.op == Op::CallLocal && options.function_name) {
+            return "call " + relative(call.imm, hex) + " <" + options.function_name(call.target) + ">";
+        }
         return "call " + signed_number(call.imm, hex);
     }
 
@@ -152,6 +156,17 @@ struct LlvmPrinter {
         if (load.src_kind == 0) {
             return reg(load.dst, true) + " = " + signed_number(static_cast<int64_t>(load.value()), hex) +
                    " ll";
+        }
+        constexpr uint8_t kCodeAddress = 4, kMapIndex = 5, kMapIndexValue = 6;  // BPF_PSEUDO_*
+        if (load.src_kind == kCodeAddress && options.function_name) {
+            return reg(load.dst, true) + " = <" + options.function_name(load.target) + "> ll";
+        }
+        if ((load.src_kind == kMapIndex || load.src_kind == kMapIndexValue) && options.map_name) {
+            std::string text =
+                reg(load.dst, true) + " = map[" + options.map_name(static_cast<uint32_t>(load.imm_lo)) + "]";
+            if (load.src_kind == kMapIndexValue)
+                text += " + " + unsigned_number(static_cast<uint32_t>(load.imm_hi), hex);
+            return text + " ll";
         }
         // LLVM prints the pseudo forms as `ld_pseudo\tr1, <src>, <imm>` (with that tab) and drops
         // the second slot's imm; we append it when it is not zero so nothing is lost.
@@ -298,7 +313,26 @@ std::string disassemble(const Instruction& insn, const DisasmOptions& options) {
     if (options.syntax == Syntax::Conformance) {
         return std::visit(ConformancePrinter{options.hex, std::string(form_of(insn).mnemonic)}, insn);
     }
-    return std::visit(LlvmPrinter{options.hex}, insn);
+    return std::visit(LlvmPrinter{options.hex, options}, insn);
+}
+
+std::string listing_line(const Instruction& insn, uint32_t slot, const DisasmOptions& options) {
+    // `%8u:` then a tab, as llvm-objdump -d numbers its lines.
+    char number[16];
+    std::snprintf(number, sizeof number, "%8u:", slot);
+    std::string out = number;
+    out += '\t';
+    const Encoded encoded = encode(insn);
+    const auto bytes = bytes_from_slots(std::span<const RawInstruction>(encoded.slots.data(), encoded.count));
+    for (size_t b = 0; b < bytes.size(); ++b) {
+        char byte[4];
+        std::snprintf(byte, sizeof byte, "%02x", bytes[b]);
+        if (b != 0) out += ' ';
+        out += byte;
+    }
+    out += '\t';
+    out += disassemble(insn, options);
+    return out;
 }
 
 std::string listing(const Program& program, const DisasmOptions& options) {
@@ -307,24 +341,8 @@ std::string listing(const Program& program, const DisasmOptions& options) {
     for (size_t i = 0; i < program.size(); ++i) {
         const Instruction& insn = program.instructions[i];
         const uint32_t slot = i < program.slot.size() ? program.slot[i] : next_slot;
-        const Encoded encoded = encode(insn);
-        next_slot = slot + encoded.count;
-
-        // `%8u:` then a tab, as llvm-objdump -d numbers its lines.
-        char number[16];
-        std::snprintf(number, sizeof number, "%8u:", slot);
-        out += number;
-        out += '\t';
-        const auto bytes =
-            bytes_from_slots(std::span<const RawInstruction>(encoded.slots.data(), encoded.count));
-        for (size_t b = 0; b < bytes.size(); ++b) {
-            char byte[4];
-            std::snprintf(byte, sizeof byte, "%02x", bytes[b]);
-            if (b != 0) out += ' ';
-            out += byte;
-        }
-        out += '\t';
-        out += disassemble(insn, options);
+        next_slot = slot + encode(insn).count;
+        out += listing_line(insn, slot, options);
         out += '\n';
     }
     return out;

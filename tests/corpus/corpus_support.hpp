@@ -1,0 +1,202 @@
+// What the corpus tests share: the `// bpfvm-expect:` parser, the list of corpus objects, and
+// libbpf (the reference loader, used by tests only) with the probe for a usable bpf() syscall.
+//
+// Expectation lines (see corpus/c/*.bpf.c):
+//   // bpfvm-expect: program SECTION FUNCTION TYPE
+//   // bpfvm-expect: map NAME TYPE KEY_SIZE VALUE_SIZE MAX_ENTRIES
+//   // bpfvm-expect: verdict FUNCTION accept|reject [reason words...]
+//   // bpfvm-expect: loadable yes|no [why]
+#pragma once
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace bpfvm::corpus_test {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// Expectation parser
+// ---------------------------------------------------------------------------------------------
+
+using ProgramLine = std::tuple<std::string, std::string, std::string>;  // section, function, type
+// name, type, key size, value size, max entries
+using MapLine = std::tuple<std::string, std::string, unsigned, unsigned, unsigned>;
+
+struct Expectations {
+    std::set<ProgramLine> programs;
+    std::set<MapLine> maps;
+    std::map<std::string, bool> accept;  // function -> accept?
+    std::optional<bool> loadable;
+};
+
+// Parses the expectation lines of one source file. Returns an error message on a malformed or
+// unknown line (so a typo fails the test instead of being ignored).
+inline std::string parse_expectations(const fs::path& source, Expectations& out) {
+    std::ifstream in(source);
+    if (!in) return "cannot read " + source.string();
+    static const std::string marker = "// bpfvm-expect:";
+    std::string line;
+    int lineno = 0;
+    while (std::getline(in, line)) {
+        ++lineno;
+        if (line.rfind(marker, 0) != 0) continue;
+        std::istringstream words(line.substr(marker.size()));
+        std::vector<std::string> w;
+        for (std::string s; words >> s;) w.push_back(s);
+        const std::string where = source.filename().string() + ":" + std::to_string(lineno) + ": ";
+        if (w.empty()) return where + "empty expectation";
+        auto number = [&](const std::string& s, unsigned& value) {
+            try {
+                size_t used = 0;
+                unsigned long v = std::stoul(s, &used, 0);
+                value = static_cast<unsigned>(v);
+                return used == s.size();
+            } catch (...) {
+                return false;
+            }
+        };
+        const std::string& key = w[0];
+        if (key == "program") {
+            if (w.size() != 4) return where + "program needs SECTION FUNCTION TYPE";
+            if (!out.programs.emplace(w[1], w[2], w[3]).second) return where + "duplicate program line";
+        } else if (key == "map") {
+            unsigned k = 0, v = 0, m = 0;
+            if (w.size() != 6 || !number(w[3], k) || !number(w[4], v) || !number(w[5], m))
+                return where + "map needs NAME TYPE KEY_SIZE VALUE_SIZE MAX_ENTRIES";
+            if (!out.maps.emplace(w[1], w[2], k, v, m).second) return where + "duplicate map line";
+        } else if (key == "verdict") {
+            if (w.size() < 3 || (w[2] != "accept" && w[2] != "reject"))
+                return where + "verdict needs FUNCTION accept|reject [reason]";
+            if (!out.accept.emplace(w[1], w[2] == "accept").second)
+                return where + "duplicate verdict for " + w[1];
+        } else if (key == "loadable") {
+            if (w.size() < 2 || (w[1] != "yes" && w[1] != "no")) return where + "loadable needs yes|no [why]";
+            if (out.loadable) return where + "duplicate loadable line";
+            out.loadable = w[1] == "yes";
+        } else {
+            return where + "unknown expectation key '" + key + "'";
+        }
+    }
+    if (!out.loadable) return source.filename().string() + ": missing 'loadable' line";
+    if (out.programs.empty()) return source.filename().string() + ": no 'program' lines";
+    std::set<std::string> functions;
+    for (const auto& p : out.programs) functions.insert(std::get<1>(p));
+    for (const auto& f : functions)
+        if (!out.accept.count(f)) return source.filename().string() + ": no verdict for program " + f;
+    for (const auto& [f, ok] : out.accept)
+        if (!functions.count(f)) return source.filename().string() + ": verdict for unknown program " + f;
+    return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The corpus on disk
+// ---------------------------------------------------------------------------------------------
+
+struct CorpusEntry {
+    fs::path source;
+    fs::path object;
+};
+
+inline std::vector<CorpusEntry> corpus_entries() {
+    std::vector<CorpusEntry> entries;
+    const fs::path root = fs::path(BPFVM_SOURCE_DIR) / "corpus" / "c";
+    for (const fs::path& dir : {root, root / "v4"}) {
+        if (!fs::is_directory(dir)) continue;
+        for (const auto& f : fs::directory_iterator(dir)) {
+            const std::string name = f.path().filename().string();
+            const std::string suffix = ".bpf.c";
+            if (!f.is_regular_file() || name.size() <= suffix.size() ||
+                name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+                continue;
+            const std::string stem = name.substr(0, name.size() - suffix.size());
+            entries.push_back({f.path(), fs::path(BPFVM_CORPUS_DIR) / (stem + ".bpf.o")});
+        }
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const CorpusEntry& a, const CorpusEntry& b) { return a.source < b.source; });
+    return entries;
+}
+
+// ---------------------------------------------------------------------------------------------
+// libbpf plumbing
+// ---------------------------------------------------------------------------------------------
+
+// libbpf's messages are collected here and shown only when a check fails.
+inline std::string libbpf_messages;
+
+inline int collect_libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
+    if (level == LIBBPF_DEBUG) return 0;
+    char buffer[4096];
+    int n = vsnprintf(buffer, sizeof buffer, format, args);
+    libbpf_messages += buffer;
+    return n;
+}
+
+struct ObjectCloser {
+    void operator()(bpf_object* o) const { bpf_object__close(o); }
+};
+using ObjectPtr = std::unique_ptr<bpf_object, ObjectCloser>;
+
+inline ObjectPtr open_object(const fs::path& object) {
+    libbpf_set_print(collect_libbpf_print);
+    bpf_object* obj = bpf_object__open_file(object.c_str(), nullptr);
+    if (libbpf_get_error(obj)) return nullptr;
+    return ObjectPtr(obj);
+}
+
+// libbpf names global-data maps "<object name prefix>.bss"; the expectations use the ELF
+// section name (".bss", ".rodata.str1.1"), so drop everything before the first '.'.
+inline std::string normalise_map_name(const std::string& name) {
+    auto dot = name.find('.');
+    return dot == std::string::npos ? name : name.substr(dot);
+}
+
+// Loads a trivial socket filter ("r0 = 0; exit") to find out whether bpf() is usable here.
+// Returns an empty string if it is, otherwise why not.
+inline std::string probe_bpf_syscall() {
+    const bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+    };
+    int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "bpfvm_probe", "GPL", insns, 2, nullptr);
+    if (fd >= 0) {
+        close(fd);
+        return {};
+    }
+    return std::string("bpf(BPF_PROG_LOAD) of a trivial program failed: ") + std::strerror(errno) +
+           " (needs root or CAP_BPF on Linux; skipping the kernel verifier oracle)";
+}
+
+inline std::string describe(const std::set<ProgramLine>& s) {
+    std::string out;
+    for (const auto& [sec, fn, type] : s) out += "  program " + sec + " " + fn + " " + type + "\n";
+    return out;
+}
+inline std::string describe(const std::set<MapLine>& s) {
+    std::string out;
+    for (const auto& [name, type, k, v, m] : s)
+        out += "  map " + name + " " + type + " " + std::to_string(k) + " " + std::to_string(v) + " " +
+               std::to_string(m) + "\n";
+    return out;
+}
+
+}  // namespace bpfvm::corpus_test
