@@ -57,7 +57,9 @@ TEST_F(CommandsTest, AssembleThenDisassembleThenRun) {
     EXPECT_EQ(fs::file_size(binary), 5u * 8);
 
     std::ostringstream listing;
-    ASSERT_EQ(disasm_command({binary, "llvm", false}, listing, err), 0) << err.str();
+    DisasmOptions disasm;
+    disasm.file = binary;
+    ASSERT_EQ(disasm_command(disasm, listing, err), 0) << err.str();
     EXPECT_NE(listing.str().find("r0 <<= 3"), std::string::npos) << listing.str();
     EXPECT_NE(listing.str().find("if r0 > 10 goto +1"), std::string::npos) << listing.str();
 

@@ -11,20 +11,13 @@
 #include "bpfvm/isa/disassembler.hpp"
 #include "bpfvm/tools/conformance.hpp"
 #include "bpfvm/tools/program_file.hpp"
+#include "command_support.hpp"
+#include "object_commands.hpp"
 
 namespace bpfvm::tools {
 namespace {
 
 namespace fs = std::filesystem;
-
-// Exit codes shared by the commands.
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;  // the program ran and failed, or a test failed
-constexpr int kExitUsage = 2;   // input could not be read, assembled or decoded
-
-void print_error(std::ostream& err, const Error& e) {
-    err << "error[" << error_kind_name(e.kind) << "]: " << e.to_string() << "\n";
-}
 
 Result<std::vector<fs::path>> collect_cases(const std::vector<std::string>& paths) {
     std::vector<fs::path> files;
@@ -166,6 +159,14 @@ int disasm_command(const DisasmOptions& options, std::ostream& out, std::ostream
         return kExitUsage;
     }
     style.hex = options.hex;
+    if (auto is_object = is_elf_file(options.file); is_object && *is_object) {
+        return disasm_object(options, style, out, err);
+    }
+    if (options.source || !options.section.empty() || !options.function.empty()) {
+        print_error(err, make_error(ErrorKind::InvalidInput,
+                                    "--source, --section and --function apply to ELF objects only"));
+        return kExitUsage;
+    }
     auto loaded = load_and_decode(options.file);
     if (!loaded) {
         print_error(err, loaded.error());

@@ -40,9 +40,29 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--budget", run.budget, "Instruction budget (default 1000000)");
     run_cmd->add_flag("--stats", run.stats, "Print the engine and the instruction count");
 
+    // --type and --btf: how an ELF object is opened.
+    auto add_object_options = [](CLI::App* command, ObjectOptions& object) {
+        command->add_option("--type", object.type,
+                            "Program type for every program, overriding section names (libbpf's names: xdp, "
+                            "socket_filter, kprobe, ..., or bytes)");
+        command->add_option("--btf", object.btf_file,
+                            "BTF to resolve CO-RE relocations against (e.g. /sys/kernel/btf/vmlinux); "
+                            "default: the object's own BTF");
+    };
+
+    InfoOptions info;
+    auto* info_cmd = app.add_subcommand("info", "List an object's programs, maps, license and BTF");
+    info_cmd->add_option("file", info.file, "ELF object (clang -target bpf)")->required();
+    info_cmd->add_flag("--json", info.json, "One JSON document instead of text");
+    add_object_options(info_cmd, info.object);
+
     DisasmOptions disasm;
-    auto* disasm_cmd = app.add_subcommand("disasm", "Disassemble a program");
-    disasm_cmd->add_option("file", disasm.file, "Program file")->required();
+    auto* disasm_cmd = app.add_subcommand("disasm", "Disassemble a program or the programs of an ELF object");
+    disasm_cmd->add_option("file", disasm.file, "Program file or ELF object")->required();
+    disasm_cmd->add_flag("--source", disasm.source, "Interleave C source lines (objects with BTF line info)");
+    disasm_cmd->add_option("--section", disasm.section, "Only programs of this ELF section");
+    disasm_cmd->add_option("--function", disasm.function, "Only this program (its C function name)");
+    add_object_options(disasm_cmd, disasm.object);
     disasm_cmd
         ->add_option("--syntax", disasm.syntax,
                      "llvm (as llvm-objdump) or conformance (as the assembler reads)")
@@ -63,6 +83,7 @@ int main(int argc, char** argv) {
     if (*conformance_cmd) return conformance_command(conformance, std::cout, std::cerr);
     if (*plugin_cmd) return conformance_plugin_command(plugin, std::cin, std::cout);
     if (*run_cmd) return run_command(run, std::cout, std::cerr);
+    if (*info_cmd) return info_command(info, std::cout, std::cerr);
     if (*disasm_cmd) return disasm_command(disasm, std::cout, std::cerr);
     if (*asm_cmd) return asm_command(assemble, std::cout, std::cerr);
     return 2;

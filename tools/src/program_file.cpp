@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <span>
 
 #include "bpfvm/isa/assembler.hpp"
 #include "bpfvm/isa/decoder.hpp"
@@ -9,6 +10,23 @@
 #include "bpfvm/vm/interpreter.hpp"
 
 namespace bpfvm::tools {
+
+namespace {
+
+bool starts_with_elf_magic(std::span<const uint8_t> bytes) {
+    static constexpr uint8_t kElfMagic[] = {0x7f, 'E', 'L', 'F'};
+    return bytes.size() >= 4 && std::equal(std::begin(kElfMagic), std::end(kElfMagic), bytes.begin());
+}
+
+}  // namespace
+
+Result<bool> is_elf_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return make_error(ErrorKind::Io, "cannot open " + path.string());
+    uint8_t head[4] = {0, 0, 0, 0};
+    in.read(reinterpret_cast<char*>(head), sizeof head);
+    return starts_with_elf_magic(std::span<const uint8_t>(head, static_cast<size_t>(in.gcount())));
+}
 
 Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
@@ -37,15 +55,14 @@ Result<ProgramFile> load_program_file(const std::filesystem::path& path) {
         }
         return ProgramFile{isa::bytes_from_slots(*slots), std::nullopt};
     }
-    static constexpr uint8_t kElfMagic[] = {0x7f, 'E', 'L', 'F'};
-    if (contents->size() >= 4 && std::equal(std::begin(kElfMagic), std::end(kElfMagic), contents->begin())) {
+    if (starts_with_elf_magic(*contents)) {
         Location where;
         where.file = path.string();
-        return make_error(
-            ErrorKind::Unsupported,
-            "this is an ELF object; loading objects (maps, relocations, BTF) is not supported yet, "
-            "give raw bytecode (.bin), assembly (.asm) or a conformance case (.data)",
-            std::move(where));
+        return make_error(ErrorKind::Unsupported,
+                          "this is an ELF object: `bpfvm info` and `bpfvm disasm` read objects, but running "
+                          "them (maps, helpers, contexts) is not supported yet; give raw bytecode (.bin), "
+                          "assembly (.asm) or a conformance case (.data)",
+                          std::move(where));
     }
     return ProgramFile{std::move(*contents), std::nullopt};
 }

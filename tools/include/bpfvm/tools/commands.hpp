@@ -36,12 +36,31 @@ struct RunOptions {
 };
 int run_command(const RunOptions& options, std::ostream& out, std::ostream& err);
 
+// How an ELF object is opened: `--type` overrides section names, `--btf` is the CO-RE target.
+struct ObjectOptions {
+    std::string type;      // libbpf program type name ("xdp", "bytes"); empty: from the section
+    std::string btf_file;  // empty: the object's own BTF
+};
+
 struct DisasmOptions {
     std::string file;
     std::string syntax = "llvm";
     bool hex = false;
+    // ELF objects only.
+    bool source = false;   // interleave C source lines from BTF line info
+    std::string section;   // only programs of this section
+    std::string function;  // only this program
+    ObjectOptions object;
 };
 int disasm_command(const DisasmOptions& options, std::ostream& out, std::ostream& err);
+
+// `bpfvm info prog.o`: programs, maps, license and BTF presence, as text or JSON.
+struct InfoOptions {
+    std::string file;
+    bool json = false;
+    ObjectOptions object;
+};
+int info_command(const InfoOptions& options, std::ostream& out, std::ostream& err);
 
 struct AsmOptions {
     std::string file;

@@ -32,6 +32,9 @@ Result<DecodedProgramFile> load_and_decode(const std::filesystem::path& path);
 
 Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path);
 
+// Whether the file starts with the ELF magic (an object to open with the loader).
+Result<bool> is_elf_file(const std::filesystem::path& path);
+
 // "interpreter", "jit" or "auto".
 Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name);
 
