@@ -335,6 +335,18 @@ class Resolver {
         }
         return *resolved;
     }
+    // One step down a local/target pair being compared: spends work and skips typedefs and
+    // modifiers on both sides.
+    Status resolve_pair(uint32_t& local_id, uint32_t& target_id) {
+        if (!spend()) return too_much_work();
+        auto l = resolve(local_, local_id);
+        if (!l) return l.error();
+        auto t = resolve(target_, target_id);
+        if (!t) return t.error();
+        local_id = *l;
+        target_id = *t;
+        return Ok{};
+    }
     Result<uint32_t> size_of(const Btf& btf, uint32_t id) const {
         auto size = btf.size_of(id);
         if (!size) {
@@ -585,13 +597,9 @@ class Resolver {
     // declarations with the same essential name (or one anonymous); arrays of such.
     Result<bool> fields_compatible(uint32_t local_id, uint32_t target_id) {
         for (int depth = 0; depth < kMaxCompareDepth; ++depth) {
-            if (!spend()) return too_much_work();
-            auto l = resolve(local_, local_id);
-            if (!l) return l.error();
-            auto t = resolve(target_, target_id);
-            if (!t) return t.error();
-            const BtfType& lt = *local_.type(*l);
-            const BtfType& tt = *target_.type(*t);
+            if (Status step = resolve_pair(local_id, target_id); !step) return step.error();
+            const BtfType& lt = *local_.type(local_id);
+            const BtfType& tt = *target_.type(target_id);
             if (is_composite(lt.kind) && is_composite(tt.kind)) return true;
             if (!kinds_compatible(lt.kind, tt.kind)) return false;
             switch (lt.kind) {
@@ -624,13 +632,7 @@ class Resolver {
         if (!local_root || !target_root) return fail("type id out of range");
         if (!kinds_compatible(local_root->kind, target_root->kind)) return false;
         for (int depth = 0; depth < kMaxCompareDepth; ++depth) {
-            if (!spend()) return too_much_work();
-            auto l = resolve(local_, local_id);
-            if (!l) return l.error();
-            auto t = resolve(target_, target_id);
-            if (!t) return t.error();
-            local_id = *l;
-            target_id = *t;
+            if (Status step = resolve_pair(local_id, target_id); !step) return step.error();
             const BtfType& lt = *local_.type(local_id);
             const BtfType& tt = *target_.type(target_id);
             if (!kinds_compatible(lt.kind, tt.kind)) return false;
@@ -680,13 +682,7 @@ class Resolver {
     Result<bool> types_match(uint32_t local_id, uint32_t target_id, bool behind_pointer, int level) {
         if (level <= 0) return fail("types are nested too deeply to match");
         for (int depth = 0; depth < kMaxCompareDepth; ++depth) {
-            if (!spend()) return too_much_work();
-            auto l = resolve(local_, local_id);
-            if (!l) return l.error();
-            auto t = resolve(target_, target_id);
-            if (!t) return t.error();
-            local_id = *l;
-            target_id = *t;
+            if (Status step = resolve_pair(local_id, target_id); !step) return step.error();
             const BtfType& lt = *local_.type(local_id);
             const BtfType& tt = *target_.type(target_id);
             if (!names_match(lt.name, tt.name)) return false;

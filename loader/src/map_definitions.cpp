@@ -98,7 +98,7 @@ Status collect_legacy_maps(const ElfFile& elf, MapTable& table) {
         map.flags = fields[4];
         map.origin = MapOrigin::Legacy;
         table.maps.push_back(std::move(map));
-        table.placement.push_back({section->index, symbol->value, record_size});
+        table.placement.push_back({section->index, symbol->value, record_size, std::nullopt});
     }
     return Ok{};
 }
@@ -318,8 +318,12 @@ Status collect_btf_maps(const ElfFile& elf, const Btf* btf, MapTable& table) {
         }
         auto map = BtfMapParser(elf, *btf).parse(*struct_id, name, false, 0);
         if (!map) return map.error();
+        MapPlacement placement{section->index, symbol->value, size, std::nullopt};
+        for (const BtfMember& member : btf->members(*struct_id)) {
+            if (member.name == "values") placement.values_offset = member.bit_offset / 8;
+        }
         table.maps.push_back(std::move(*map));
-        table.placement.push_back({section->index, symbol->value, size});
+        table.placement.push_back(placement);
     }
     return Ok{};
 }
@@ -348,7 +352,7 @@ Status collect_global_data(const ElfFile& elf, MapTable& table) {
         // .bss (SHT_NOBITS) has no bytes in the file and starts zeroed: initial_data stays empty.
         if (section.type != SHT_NOBITS) map.initial_data.assign(section.data.begin(), section.data.end());
         table.maps.push_back(std::move(map));
-        table.placement.push_back({section.index, 0, section.size});
+        table.placement.push_back({section.index, 0, section.size, std::nullopt});
     }
     return Ok{};
 }
@@ -420,17 +424,7 @@ Status collect_map_initial_values(const ElfFile& elf, const Btf* btf, MapTable& 
         if (!map_in_map && map.type != isa::MapType::ProgArray) {
             return fail("initializes map '" + map.name + "', which is neither a prog array nor a map-in-map");
         }
-        // The `values` member's byte offset in the definition struct.
-        auto datasec = btf->find_by_name(kBtfMapsSection, BtfKind::Datasec);
-        std::optional<uint32_t> values_offset;
-        for (const BtfVarSecinfo& info : btf->var_secinfos(*datasec)) {
-            if (btf->name(info.type) != map.name) continue;
-            auto struct_id = btf->resolve(btf->type(info.type)->ref_type());
-            if (!struct_id) return struct_id.error();
-            for (const BtfMember& member : btf->members(*struct_id)) {
-                if (member.name == "values") values_offset = member.bit_offset / 8;
-            }
-        }
+        const std::optional<uint32_t>& values_offset = table.placement[*index].values_offset;
         uint64_t within = relocation.offset - table.placement[*index].offset;
         if (!values_offset || within < *values_offset || (within - *values_offset) % 8 != 0) {
             return fail("in map '" + map.name + "' is not at an element of its 'values' array");

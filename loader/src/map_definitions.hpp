@@ -21,6 +21,9 @@ struct MapPlacement {
     uint32_t section = 0;
     uint64_t offset = 0;
     uint64_t size = 0;
+    // BTF-defined maps with a `values` member: its byte offset in the definition, where the
+    // `.rel.maps` initializers point.
+    std::optional<uint32_t> values_offset;
 };
 
 struct MapTable {
