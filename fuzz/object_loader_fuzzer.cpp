@@ -23,7 +23,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         for (const auto& insn : program.code.instructions) {
             const auto* load = std::get_if<isa::LoadImm64>(&insn);
-            if (load && (load->src_kind == 5 || load->src_kind == 6) &&
+            if (load &&
+                (load->src_kind == isa::kPseudoMapIndex || load->src_kind == isa::kPseudoMapIndexValue) &&
                 static_cast<uint32_t>(load->imm_lo) >= object->maps.size()) {
                 std::abort();  // a map reference outside the map table
             }

@@ -6,6 +6,8 @@
 // bpfvm-expect: map new_flows queue 0 8 128
 // bpfvm-expect: verdict xdp_route accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run tcp xdp_route --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
+// bpfvm-expect: result tcp {"r0": 2, "maps": {"flows": {"entries": [{"key": {"saddr": 16777226, "daddr": 33554442}, "value": {"packets": 1, "bytes": 54}}]}, "new_flows": {"values": [16777226]}, "per_cpu_totals": {"entries": [{"key": 0, "values": [{"packets": 1, "bytes": 54}]}]}, "recent_sources": {"entries": [{"key": 16777226, "value": 1000000000}]}}}
 //
 // One program using five map types as they are usually combined:
 //  - routes (LPM trie, needs BPF_F_NO_PREALLOC): longest-prefix match of the

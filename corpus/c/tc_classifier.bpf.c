@@ -2,6 +2,8 @@
 // bpfvm-expect: map class_counts array 4 8 4
 // bpfvm-expect: verdict tc_classify accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run small tc_classify --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
+// bpfvm-expect: result small {"r0": 0, "verdict": "TC_ACT_OK", "maps": {"class_counts": {"entries": [{"key": 0, "value": 1}, {"key": 1, "value": 0}]}}}
 //
 // A tc (cls_bpf, direct-action) classifier on ingress or egress.
 // Demonstrates: __sk_buff fields (protocol, len, mark, priority, tc_classid),

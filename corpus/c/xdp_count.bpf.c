@@ -3,6 +3,10 @@
 // bpfvm-expect: map .bss array 4 8 1
 // bpfvm-expect: verdict xdp_count accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run tcp xdp_count --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
+// bpfvm-expect: result tcp {"r0": 2, "verdict": "XDP_PASS", "maps": {"proto_counts": {"entries": [{"key": 6, "value": 1}, {"key": 17, "value": 0}]}}, "error": null}
+// bpfvm-expect: run ipv6 xdp_count --packet 02000000000202000000000186dd00000000000000000000000000000000000000000000000000000000000000000000000000000000
+// bpfvm-expect: result ipv6 {"r0": 2, "verdict": "XDP_PASS", "maps": {"proto_counts": {"entries": [{"key": 6, "value": 0}]}}}
 //
 // Counts packets per IP protocol in an array map and passes everything.
 // Demonstrates: a BTF-defined array map, a .bss global counter, a static

@@ -4,6 +4,12 @@
 // bpfvm-expect: map .rodata array 4 2 1
 // bpfvm-expect: verdict xdp_firewall accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run capture xdp_firewall --pcap ../packets/firewall.pcap
+// bpfvm-expect: result capture {"packets": 13, "verdicts": {"XDP_PASS": 6, "XDP_DROP": 7}, "maps": {"drop_stats": {"entries": [{"key": 0, "values": [6]}, {"key": 1, "values": [0]}, {"key": 2, "values": [2]}, {"key": 3, "values": [5]}]}}, "error": null}
+// bpfvm-expect: run blocked xdp_firewall --pcap ../packets/firewall.pcap --map blocked_ports=inputs/blocked_9999.json
+// bpfvm-expect: result blocked {"verdicts": {"XDP_PASS": 5, "XDP_DROP": 8}, "maps": {"drop_stats": {"entries": [{"key": 1, "values": [1]}]}}}
+// bpfvm-expect: run telnet xdp_firewall --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039001700000000000000005002200000000000
+// bpfvm-expect: result telnet {"r0": 1, "verdict": "XDP_DROP"}
 //
 // A small XDP firewall: parses Ethernet -> IPv4 -> UDP/TCP with a bounds check
 // before every header access, and drops packets whose destination port is in

@@ -243,7 +243,7 @@ Result<Program> decode_program(std::span<const RawInstruction> slots) {
             if (!t) return t.error();
             call->target = *t;
             is_entry[*t] = true;
-        } else if (auto* ld = std::get_if<LoadImm64>(&insn); ld && ld->src_kind == 4) {
+        } else if (auto* ld = std::get_if<LoadImm64>(&insn); ld && ld->src_kind == kPseudoFunc) {
             auto t = resolve(pc, ld->imm_lo, "code address");
             if (!t) return t.error();
             ld->target = *t;

@@ -157,14 +157,13 @@ struct LlvmPrinter {
             return reg(load.dst, true) + " = " + signed_number(static_cast<int64_t>(load.value()), hex) +
                    " ll";
         }
-        constexpr uint8_t kCodeAddress = 4, kMapIndex = 5, kMapIndexValue = 6;  // BPF_PSEUDO_*
-        if (load.src_kind == kCodeAddress && options.function_name) {
+        if (load.src_kind == kPseudoFunc && options.function_name) {
             return reg(load.dst, true) + " = <" + options.function_name(load.target) + "> ll";
         }
-        if ((load.src_kind == kMapIndex || load.src_kind == kMapIndexValue) && options.map_name) {
+        if ((load.src_kind == kPseudoMapIndex || load.src_kind == kPseudoMapIndexValue) && options.map_name) {
             std::string text =
                 reg(load.dst, true) + " = map[" + options.map_name(static_cast<uint32_t>(load.imm_lo)) + "]";
-            if (load.src_kind == kMapIndexValue)
+            if (load.src_kind == kPseudoMapIndexValue)
                 text += " + " + unsigned_number(static_cast<uint32_t>(load.imm_hi), hex);
             return text + " ll";
         }

@@ -22,8 +22,10 @@ std::string_view error_kind_name(ErrorKind kind) {
         case ErrorKind::StackOverflow: return "stack-overflow";
         case ErrorKind::BudgetExhausted: return "budget-exhausted";
         case ErrorKind::UnknownHelper: return "unknown-helper";
+        case ErrorKind::HelperArgument: return "helper-argument";
         case ErrorKind::HelperFailed: return "helper-failed";
         case ErrorKind::Unsupported: return "unsupported";
+        case ErrorKind::InvalidContextAccess: return "invalid-context-access";
     }
     return "unknown";
 }

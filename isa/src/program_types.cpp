@@ -261,4 +261,27 @@ std::optional<SectionType> program_type_for_section(std::string_view section) {
     return std::nullopt;
 }
 
+std::optional<std::string_view> verdict_name(ProgramType type, uint64_t r0) {
+    // enum xdp_action and the TC_ACT_* values of linux/pkt_cls.h.
+    static constexpr std::string_view kXdp[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+                                                "XDP_REDIRECT"};
+    static constexpr std::string_view kTc[] = {"TC_ACT_OK",     "TC_ACT_RECLASSIFY", "TC_ACT_SHOT",
+                                               "TC_ACT_PIPE",   "TC_ACT_STOLEN",     "TC_ACT_QUEUED",
+                                               "TC_ACT_REPEAT", "TC_ACT_REDIRECT",   "TC_ACT_TRAP"};
+    switch (type) {
+        case ProgramType::Xdp:
+            // The kernel reads the action as a 32-bit value.
+            if (static_cast<uint32_t>(r0) < std::size(kXdp)) return kXdp[static_cast<uint32_t>(r0)];
+            return std::nullopt;
+        case ProgramType::SchedCls:
+        case ProgramType::SchedAct: {
+            auto action = static_cast<int32_t>(r0);
+            if (action == -1) return "TC_ACT_UNSPEC";
+            if (action >= 0 && static_cast<size_t>(action) < std::size(kTc)) return kTc[action];
+            return std::nullopt;
+        }
+        default: return std::nullopt;
+    }
+}
+
 }  // namespace bpfvm::isa

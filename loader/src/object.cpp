@@ -24,14 +24,11 @@ namespace {
 
 // BPF relocation types, from LLVM's BPF backend (glibc's <elf.h> lacks most of them).
 constexpr uint32_t kRelocNone = 0;
-constexpr uint32_t kReloc64_64 = 1;          // lddw: map, global data or function address
-constexpr uint32_t kRelocAbs64 = 2;          // 64-bit data (DWARF, .maps initializers)
-constexpr uint32_t kRelocAbs32 = 3;          // 32-bit data (DWARF, BTF.ext)
-constexpr uint32_t kRelocNoDyld32 = 4;       // 32-bit data that dynamic loaders must leave alone
-constexpr uint32_t kReloc64_32 = 10;         // call to a BPF function
-constexpr uint8_t kPseudoMapIndex = 5;       // BPF_PSEUDO_MAP_IDX: imm is a map index
-constexpr uint8_t kPseudoMapIndexValue = 6;  // BPF_PSEUDO_MAP_IDX_VALUE: map index + offset
-constexpr uint8_t kPseudoFunction = 4;       // BPF_PSEUDO_FUNC: imm is a relative code address
+constexpr uint32_t kReloc64_64 = 1;     // lddw: map, global data or function address
+constexpr uint32_t kRelocAbs64 = 2;     // 64-bit data (DWARF, .maps initializers)
+constexpr uint32_t kRelocAbs32 = 3;     // 32-bit data (DWARF, BTF.ext)
+constexpr uint32_t kRelocNoDyld32 = 4;  // 32-bit data that dynamic loaders must leave alone
+constexpr uint32_t kReloc64_32 = 10;    // call to a BPF function
 
 std::string relocation_name(uint32_t type) {
     switch (type) {
@@ -451,14 +448,14 @@ class ObjectLoader {
                 auto callee = piece_for(symbol->section, byte / 8, pieces, slots, fail);
                 if (!callee) return callee.error();
                 auto& [callee_index, appended] = *callee;
-                slots[out].regs = isa::RawInstruction::pack_regs(load->dst, kPseudoFunction);
+                slots[out].regs = isa::RawInstruction::pack_regs(load->dst, isa::kPseudoFunc);
                 slots[out].imm =
                     static_cast<int32_t>(pieces[callee_index].offset) - static_cast<int32_t>(out + 1);
                 slots[out + 1].imm = 0;
                 return appended ? std::optional<size_t>(callee_index) : std::nullopt;
             }
             if (auto map = maps_.definition_at(symbol->section, symbol->value)) {
-                slots[out].regs = isa::RawInstruction::pack_regs(load->dst, kPseudoMapIndex);
+                slots[out].regs = isa::RawInstruction::pack_regs(load->dst, isa::kPseudoMapIndex);
                 slots[out].imm = static_cast<int32_t>(*map);
                 slots[out + 1].imm = 0;
                 return std::optional<size_t>{};
@@ -471,7 +468,7 @@ class ObjectLoader {
                                 "offset " + std::to_string(offset) + " into " + definition.name +
                                     " is outside its " + std::to_string(definition.value_size) + " bytes");
                 }
-                slots[out].regs = isa::RawInstruction::pack_regs(load->dst, kPseudoMapIndexValue);
+                slots[out].regs = isa::RawInstruction::pack_regs(load->dst, isa::kPseudoMapIndexValue);
                 slots[out].imm = static_cast<int32_t>(*map);
                 slots[out + 1].imm = static_cast<int32_t>(offset);
                 return std::optional<size_t>{};

@@ -6,6 +6,9 @@
 //   // bpfvm-expect: map NAME TYPE KEY_SIZE VALUE_SIZE MAX_ENTRIES
 //   // bpfvm-expect: verdict FUNCTION accept|reject [reason words...]
 //   // bpfvm-expect: loadable yes|no [why]
+//   // bpfvm-expect: run LABEL FUNCTION [bpfvm run options...]
+//   // bpfvm-expect: result LABEL {JSON that `bpfvm run --json` output must contain}
+// Paths in run options (--map NAME=FILE, --ctx FILE, --pcap FILE) are relative to the source.
 #pragma once
 
 #include <bpf/bpf.h>
@@ -41,11 +44,19 @@ using ProgramLine = std::tuple<std::string, std::string, std::string>;  // secti
 // name, type, key size, value size, max entries
 using MapLine = std::tuple<std::string, std::string, unsigned, unsigned, unsigned>;
 
+struct RunLine {
+    std::string function;
+    std::vector<std::string> options;
+    std::string result;  // JSON text
+    int line = 0;
+};
+
 struct Expectations {
     std::set<ProgramLine> programs;
     std::set<MapLine> maps;
     std::map<std::string, bool> accept;  // function -> accept?
     std::optional<bool> loadable;
+    std::map<std::string, RunLine> runs;  // by label
 };
 
 // Parses the expectation lines of one source file. Returns an error message on a malformed or
@@ -92,10 +103,26 @@ inline std::string parse_expectations(const fs::path& source, Expectations& out)
             if (w.size() < 2 || (w[1] != "yes" && w[1] != "no")) return where + "loadable needs yes|no [why]";
             if (out.loadable) return where + "duplicate loadable line";
             out.loadable = w[1] == "yes";
+        } else if (key == "run") {
+            if (w.size() < 3) return where + "run needs LABEL FUNCTION [options]";
+            RunLine& run = out.runs[w[1]];
+            if (!run.function.empty()) return where + "duplicate run label " + w[1];
+            run.function = w[2];
+            run.options.assign(w.begin() + 3, w.end());
+            run.line = lineno;
+        } else if (key == "result") {
+            if (w.size() < 3) return where + "result needs LABEL JSON";
+            auto it = out.runs.find(w[1]);
+            if (it == out.runs.end()) return where + "result for unknown run label " + w[1];
+            const auto json_start = line.find('{');
+            if (json_start == std::string::npos) return where + "result needs a JSON object";
+            it->second.result = line.substr(json_start);
         } else {
             return where + "unknown expectation key '" + key + "'";
         }
     }
+    for (const auto& [label, run] : out.runs)
+        if (run.result.empty()) return source.filename().string() + ": run " + label + " has no result line";
     if (!out.loadable) return source.filename().string() + ": missing 'loadable' line";
     if (out.programs.empty()) return source.filename().string() + ": no 'program' lines";
     std::set<std::string> functions;

@@ -190,7 +190,7 @@ TEST(LoadObject, GlobalDataSectionsBecomeArraysWithTheirContents) {
     bool found = false;
     for (const auto& insn : program.code.instructions) {
         const auto* load = std::get_if<isa::LoadImm64>(&insn);
-        if (!load || load->src_kind != 6) continue;
+        if (!load || load->src_kind != isa::kPseudoMapIndexValue) continue;
         ASSERT_LT(static_cast<uint32_t>(load->imm_lo), object->maps.size());
         if (object->maps[load->imm_lo].name != ".rodata.str1.1") continue;
         EXPECT_EQ(contents.substr(load->imm_hi, literal.size()), literal);

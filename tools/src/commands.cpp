@@ -13,6 +13,7 @@
 #include "bpfvm/tools/program_file.hpp"
 #include "command_support.hpp"
 #include "object_commands.hpp"
+#include "object_run.hpp"
 
 namespace bpfvm::tools {
 namespace {
@@ -106,6 +107,8 @@ int conformance_plugin_command(const PluginOptions& options, std::istream& in, s
 }
 
 int run_command(const RunOptions& options, std::ostream& out, std::ostream& err) {
+    if (auto is_object = is_elf_file(options.file); is_object && *is_object)
+        return run_object(options, out, err);
     auto loaded = load_and_decode(options.file);
     if (!loaded) {
         print_error(err, loaded.error());

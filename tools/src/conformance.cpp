@@ -78,12 +78,20 @@ Result<std::vector<uint8_t>> parse_hex_bytes(std::string_view text) {
     std::vector<uint8_t> bytes;
     for (auto word : split_words(text)) {
         if (word.starts_with("0x") || word.starts_with("0X")) word.remove_prefix(2);
-        unsigned v = 0;
-        auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v, 16);
-        if (word.empty() || word.size() > 2 || ec != std::errc() || end != word.data() + word.size()) {
-            return make_error(ErrorKind::InvalidInput, "'" + std::string(word) + "' is not a hex byte");
+        // A word is one byte ("0a", "a") or a run of whole bytes ("0a0b0c").
+        const size_t width = word.size() <= 2 ? word.size() : 2;
+        if (word.empty() || (word.size() > 2 && word.size() % 2 != 0)) {
+            return make_error(ErrorKind::InvalidInput, "'" + std::string(word) + "' is not hex bytes");
         }
-        bytes.push_back(static_cast<uint8_t>(v));
+        for (size_t at = 0; at < word.size(); at += width) {
+            unsigned v = 0;
+            const char* first = word.data() + at;
+            auto [end, ec] = std::from_chars(first, first + width, v, 16);
+            if (ec != std::errc() || end != first + width) {
+                return make_error(ErrorKind::InvalidInput, "'" + std::string(word) + "' is not hex bytes");
+            }
+            bytes.push_back(static_cast<uint8_t>(v));
+        }
     }
     return bytes;
 }

@@ -30,15 +30,36 @@ int main(int argc, char** argv) {
     plugin_cmd->allow_extras();
 
     RunOptions run;
-    auto* run_cmd =
-        app.add_subcommand("run", "Run a program (.bin bytecode, .asm text or .data case) and print r0");
-    run_cmd->add_option("file", run.file, "Program file")->required();
-    auto* mem =
-        run_cmd->add_option("--mem", run.memory_hex, "Input memory as hex bytes (r1 = address, r2 = length)");
+    auto* run_cmd = app.add_subcommand("run",
+                                       "Run a program of an ELF object on a packet, capture or context, or a "
+                                       "raw program (.bin, .asm, .data)");
+    run_cmd->add_option("file", run.file, "ELF object or program file")->required();
+    auto* mem = run_cmd->add_option("--mem", run.memory_hex,
+                                    "Input memory as hex bytes (r1 = address, r2 = length; bytes programs)");
     run_cmd->add_option("--mem-file", run.memory_file, "Input memory from a file")->excludes(mem);
     run_cmd->add_option("--engine", run.engine, "interpreter, jit or auto")->capture_default_str();
     run_cmd->add_option("--budget", run.budget, "Instruction budget (default 1000000)");
     run_cmd->add_flag("--stats", run.stats, "Print the engine and the instruction count");
+    run_cmd->add_option("--section", run.section, "The program of this ELF section");
+    run_cmd->add_option("--function", run.function, "The program with this C function name");
+    auto* packet =
+        run_cmd->add_option("--packet", run.packet_hex, "One packet as hex bytes (xdp, tc, socket)");
+    run_cmd->add_option("--pcap", run.pcap_in, "Run on every packet of a capture (pcap or pcapng)")
+        ->excludes(packet);
+    run_cmd->add_option("--pcap-out", run.pcap_out, "Write the packets as the program left them");
+    run_cmd->add_option("--ctx", run.context_file,
+                        "Context bytes from a file (pt_regs, tracepoint record, __sk_buff / xdp_md fields)");
+    run_cmd->add_option("--repeat", run.repeat, "Runs per input (maps keep their contents)")
+        ->capture_default_str();
+    run_cmd->add_option("--cpus", run.cpus, "Simulated CPUs (per-CPU maps)")->capture_default_str();
+    run_cmd->add_option("--cpu", run.cpu, "The CPU the program runs on")->capture_default_str();
+    run_cmd->add_option("--map", run.map_files, "Fill a map before the run: NAME=FILE.json (repeatable)");
+    run_cmd->add_flag("--dump-maps", run.dump_maps, "Print every map after the run");
+    run_cmd->add_flag("--json", run.json,
+                      "One JSON document: r0, verdict, printk, events, maps, instructions, error");
+    run_cmd->add_option("--clock", run.clock, "fixed (reproducible) or host")->capture_default_str();
+    run_cmd->add_option("--clock-start", run.clock_start_ns, "Fixed clock start, ns")->capture_default_str();
+    run_cmd->add_option("--seed", run.seed, "Seed of bpf_get_prandom_u32")->capture_default_str();
 
     // --type and --btf: how an ELF object is opened.
     auto add_object_options = [](CLI::App* command, ObjectOptions& object) {
@@ -49,6 +70,8 @@ int main(int argc, char** argv) {
                             "BTF to resolve CO-RE relocations against (e.g. /sys/kernel/btf/vmlinux); "
                             "default: the object's own BTF");
     };
+
+    add_object_options(run_cmd, run.object);
 
     InfoOptions info;
     auto* info_cmd = app.add_subcommand("info", "List an object's programs, maps, license and BTF");

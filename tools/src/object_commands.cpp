@@ -38,11 +38,6 @@ Result<loader::LoadOptions> load_options(const ObjectOptions& options) {
     return load;
 }
 
-Result<loader::Object> open_object(const std::string& file, const ObjectOptions& options) {
-    auto load = load_options(options);
-    if (!load) return load.error();
-    return loader::load_object(file, *load);
-}
 
 std::string hex_flags(uint32_t flags) {
     return to_hex(flags);
@@ -161,6 +156,12 @@ void print_program(const loader::Object& object, const loader::Program& program,
 }
 
 }  // namespace
+
+Result<loader::Object> open_object(const std::string& file, const ObjectOptions& options) {
+    auto load = load_options(options);
+    if (!load) return load.error();
+    return loader::load_object(file, *load);
+}
 
 int info_command(const InfoOptions& options, std::ostream& out, std::ostream& err) {
     auto object = open_object(options.file, options.object);

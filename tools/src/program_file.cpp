@@ -59,9 +59,8 @@ Result<ProgramFile> load_program_file(const std::filesystem::path& path) {
         Location where;
         where.file = path.string();
         return make_error(ErrorKind::Unsupported,
-                          "this is an ELF object: `bpfvm info` and `bpfvm disasm` read objects, but running "
-                          "them (maps, helpers, contexts) is not supported yet; give raw bytecode (.bin), "
-                          "assembly (.asm) or a conformance case (.data)",
+                          "this is an ELF object, which `bpfvm run`, `info` and `disasm` read; this command "
+                          "takes raw bytecode (.bin), assembly (.asm) or a conformance case (.data)",
                           std::move(where));
     }
     return ProgramFile{std::move(*contents), std::nullopt};

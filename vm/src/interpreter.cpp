@@ -13,9 +13,11 @@ using namespace bpfvm::isa;
 enum class Flow : uint8_t { Next, Jump, Done };
 
 struct Frame {
+    const Program* program;  // the caller's: a tail call in the callee may replace the callee's
     uint32_t return_index;
     std::array<uint64_t, 4> callee_saved;  // r6..r9
     uint64_t frame_pointer;                // r10
+    bool returns_to_helper;                // a callback: its exit ends call_function
 };
 
 Error error_at(ErrorKind kind, uint32_t slot, std::string message) {
@@ -25,10 +27,13 @@ Error error_at(ErrorKind kind, uint32_t slot, std::string message) {
 }
 
 // One execution of a program: registers, frames and the stack live here.
-class Execution {
+class Execution final : public FunctionCaller {
  public:
     Execution(const Program& program, const RunInput& input)
-        : program_(program), input_(input), memory_(input.memory), stack_(kMaxCallDepth * kStackSize / 8, 0) {
+        : program_(&program),
+          input_(input),
+          memory_(input.memory),
+          stack_(kMaxCallDepth * kStackSize / 8, 0) {
         auto* base = reinterpret_cast<uint8_t*>(stack_.data());
         memory_.add(base, stack_.size() * 8, true, "stack");
         regs_.fill(0);
@@ -37,26 +42,50 @@ class Execution {
     }
 
     Result<RunResult> run() {
+        auto flow = loop();
+        if (!flow) return flow.error();
+        return RunResult{regs_[0], executed_};
+    }
+
+    Result<uint64_t> call_function(uint32_t entry, const std::array<uint64_t, 5>& args) override {
+        if (entry >= program_->size()) {
+            return error_at(ErrorKind::HelperFailed, slot(),
+                            "callback at instruction " + std::to_string(entry) + " lies outside the program");
+        }
+        const uint32_t saved_pc = pc_, saved_next = next_;
+        if (auto pushed = push_frame(next_, true); !pushed) return pushed.error();
+        for (size_t i = 0; i < args.size(); ++i) regs_[1 + i] = args[i];
+        pc_ = entry;
+        auto flow = loop();
+        if (!flow) return flow.error();
+        if (stopped_)
+            return error_at(ErrorKind::HelperFailed, slot(), "a helper ended the program inside a callback");
+        pc_ = saved_pc;
+        next_ = saved_next;
+        return regs_[0];
+    }
+
+ private:
+    // Runs from pc_ until the outermost frame exits or a callback returns to its helper.
+    Result<Flow> loop() {
         const uint64_t budget = input_.instruction_budget;
-        uint64_t executed = 0;
         while (true) {
-            if (budget != 0 && executed == budget) {
+            if (budget != 0 && executed_ == budget) {
                 return error_at(ErrorKind::BudgetExhausted, slot(),
                                 "instruction budget of " + std::to_string(budget) +
                                     " exhausted (does the program loop forever?)");
             }
-            ++executed;
+            ++executed_;
             next_ = pc_ + 1;
             auto flow =
-                std::visit([this](const auto& insn) { return step(insn); }, program_.instructions[pc_]);
+                std::visit([this](const auto& insn) { return step(insn); }, program_->instructions[pc_]);
             if (!flow) return flow.error();
-            if (*flow == Flow::Done) return RunResult{regs_[0], executed};
+            if (*flow == Flow::Done) return Flow::Done;
             pc_ = next_;
         }
     }
 
- private:
-    uint32_t slot() const { return program_.slot[pc_]; }
+    uint32_t slot() const { return program_->slot[pc_]; }
     uint64_t operand64(const Operand& o) const {
         return o.is_reg ? regs_[o.reg] : static_cast<uint64_t>(static_cast<int64_t>(o.imm));
     }
@@ -101,14 +130,23 @@ class Execution {
         }
     }
 
-    Result<Flow> call_local(uint32_t target) {
+    Status push_frame(uint32_t return_index, bool returns_to_helper) {
         if (frames_.size() + 1 >= kMaxCallDepth) {
             return error_at(ErrorKind::StackOverflow, slot(),
-                            "local call would nest " + std::to_string(frames_.size() + 2) +
-                                " frames; at most " + std::to_string(kMaxCallDepth) + " are allowed");
+                            "call would nest " + std::to_string(frames_.size() + 2) + " frames; at most " +
+                                std::to_string(kMaxCallDepth) + " are allowed");
         }
-        frames_.push_back(Frame{next_, {regs_[6], regs_[7], regs_[8], regs_[9]}, regs_[kFramePointer]});
+        frames_.push_back(Frame{program_,
+                                return_index,
+                                {regs_[6], regs_[7], regs_[8], regs_[9]},
+                                regs_[kFramePointer],
+                                returns_to_helper});
         regs_[kFramePointer] -= kStackSize;
+        return Ok{};
+    }
+
+    Result<Flow> call_local(uint32_t target) {
+        if (auto pushed = push_frame(next_, false); !pushed) return pushed.error();
         next_ = target;
         return Flow::Jump;
     }
@@ -119,25 +157,44 @@ class Execution {
             return error_at(ErrorKind::UnknownHelper, slot(),
                             "call to helper " + std::to_string(id) + ", which this run does not provide");
         }
-        HelperCall call{{regs_[1], regs_[2], regs_[3], regs_[4], regs_[5]}, memory_, slot()};
+        HelperCall call{{regs_[1], regs_[2], regs_[3], regs_[4], regs_[5]}, memory_, slot(), *this};
         auto ret = helper->function(call);
         if (!ret) {
             Error e = ret.error();
             if (!e.where.instruction) e.where.instruction = slot();
             return e;
         }
+        if (ret->tail_call) return tail_call(*ret->tail_call);
         regs_[0] = ret->r0;
-        return ret->stop_program ? Flow::Done : Flow::Next;
+        if (ret->stop_program) {
+            stopped_ = true;
+            frames_.clear();
+            return Flow::Done;
+        }
+        return Flow::Next;
+    }
+
+    Result<Flow> tail_call(uint32_t index) {
+        if (index >= input_.programs.size() || input_.programs[index] == nullptr ||
+            input_.programs[index]->instructions.empty()) {
+            return error_at(
+                ErrorKind::HelperFailed, slot(),
+                "tail call to program " + std::to_string(index) + ", which this run does not have");
+        }
+        program_ = input_.programs[index];
+        next_ = 0;
+        return Flow::Jump;
     }
 
     Result<Flow> step(const Exit&) {
         if (frames_.empty()) return Flow::Done;
-        const Frame& f = frames_.back();
+        const Frame f = frames_.back();
+        frames_.pop_back();
         for (int i = 0; i < 4; ++i) regs_[6 + i] = f.callee_saved[i];
         regs_[kFramePointer] = f.frame_pointer;
+        program_ = f.program;
         next_ = f.return_index;
-        frames_.pop_back();
-        return Flow::Jump;
+        return f.returns_to_helper ? Flow::Done : Flow::Jump;
     }
 
     Result<Flow> step(const LoadImm64& l) {
@@ -230,7 +287,7 @@ class Execution {
         return Flow::Next;
     }
 
-    const Program& program_;
+    const Program* program_;
     const RunInput& input_;
     MemoryMap memory_;
     std::vector<uint64_t> stack_;  // all frames, 8-byte aligned
@@ -238,6 +295,8 @@ class Execution {
     std::vector<Frame> frames_;
     uint32_t pc_ = 0;
     uint32_t next_ = 0;
+    uint64_t executed_ = 0;
+    bool stopped_ = false;  // a helper ended the program
 };
 
 }  // namespace

@@ -26,11 +26,14 @@ enum class ErrorKind : uint8_t {
     JumpOutOfRange,
     JumpIntoMiddle,
     FallsOffEnd,
+    // Preparing a loaded program to run: an access to the context the kernel would refuse.
+    InvalidContextAccess,
     // Run time.
     MemoryFault,
     StackOverflow,
     BudgetExhausted,
     UnknownHelper,
+    HelperArgument,  // a helper was called with an argument its prototype does not allow
     HelperFailed,
     Unsupported,
 };

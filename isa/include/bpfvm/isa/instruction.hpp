@@ -75,8 +75,15 @@ struct Call {
 
 struct Exit {};
 
-// BPF_LD_IMM64 in both its slots. src_kind 0 is a plain constant; 1..6 are the loader's
-// pseudo forms (map fd, map value, BTF variable, code address, map index, map index value).
+// LoadImm64::src_kind values: what the loader must put in place of the immediate (BPF_PSEUDO_*).
+inline constexpr uint8_t kPseudoMapFd = 1;          // imm: a map's file descriptor
+inline constexpr uint8_t kPseudoMapValue = 2;       // imm: map fd, next imm: offset into its value
+inline constexpr uint8_t kPseudoBtfId = 3;          // imm: a kernel variable's BTF id (ksym)
+inline constexpr uint8_t kPseudoFunc = 4;           // imm: relative address of a subprogram
+inline constexpr uint8_t kPseudoMapIndex = 5;       // imm: index into the object's maps
+inline constexpr uint8_t kPseudoMapIndexValue = 6;  // imm: map index, next imm: offset into its value
+
+// BPF_LD_IMM64 in both its slots. src_kind 0 is a plain constant; 1..6 are the pseudo forms.
 struct LoadImm64 {
     uint8_t dst;
     uint8_t src_kind;

@@ -105,4 +105,9 @@ struct SectionType {
 // a leading '?' (do not autoload) is ignored. nullopt for a name libbpf does not know.
 std::optional<SectionType> program_type_for_section(std::string_view section);
 
+// What a program's return value means to the kernel, for the types whose values have names:
+// "XDP_PASS" (xdp), "TC_ACT_SHOT" (sched_cls, sched_act; the low 32 bits, signed). nullopt for
+// other types and for values without a name.
+std::optional<std::string_view> verdict_name(ProgramType type, uint64_t r0);
+
 }  // namespace bpfvm::isa

@@ -26,21 +26,39 @@ struct PluginOptions {
 };
 int conformance_plugin_command(const PluginOptions& options, std::istream& in, std::ostream& out);
 
-struct RunOptions {
-    std::string file;
-    std::string memory_hex;   // --mem
-    std::string memory_file;  // --mem-file
-    std::string engine = "auto";
-    uint64_t budget = 0;  // 0: the default budget
-    bool stats = false;
-};
-int run_command(const RunOptions& options, std::ostream& out, std::ostream& err);
-
 // How an ELF object is opened: `--type` overrides section names, `--btf` is the CO-RE target.
 struct ObjectOptions {
     std::string type;      // libbpf program type name ("xdp", "bytes"); empty: from the section
     std::string btf_file;  // empty: the object's own BTF
 };
+
+struct RunOptions {
+    std::string file;
+    std::string memory_hex;   // --mem: raw programs' input memory; a bytes program's data
+    std::string memory_file;  // --mem-file
+    std::string engine = "auto";
+    uint64_t budget = 0;  // 0: the default budget
+    bool stats = false;
+
+    // ELF objects.
+    ObjectOptions object;
+    std::string section;   // pick the program by section...
+    std::string function;  // ...or by function name
+    std::string packet_hex;  // --packet: one packet for xdp / tc / socket programs
+    std::string context_file;  // --ctx: raw context bytes (pt_regs, tracepoint record, ...)
+    std::string pcap_in;       // --pcap: run on every packet of a capture
+    std::string pcap_out;      // --pcap-out: the packets as the program left them
+    uint64_t repeat = 1;       // runs of the same input
+    uint32_t cpus = 1;         // simulated CPUs (per-CPU maps)
+    uint32_t cpu = 0;          // the CPU the program runs on
+    std::vector<std::string> map_files;  // NAME=FILE.json, filled before the run
+    bool dump_maps = false;
+    bool json = false;
+    std::string clock = "fixed";  // fixed or host
+    uint64_t clock_start_ns = 1'000'000'000;
+    uint64_t seed = 1;
+};
+int run_command(const RunOptions& options, std::ostream& out, std::ostream& err);
 
 struct DisasmOptions {
     std::string file;

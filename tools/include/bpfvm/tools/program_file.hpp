@@ -20,7 +20,7 @@ struct ProgramFile {
 };
 
 // By extension: `.data` (conformance case), `.asm`/`.s` (assembly), anything else raw bytes.
-// ELF objects are recognised and reported as not loadable yet.
+// ELF objects are recognised and refused: the loader reads them.
 Result<ProgramFile> load_program_file(const std::filesystem::path& path);
 
 // load_program_file, then the decoder; errors carry the file's name.

@@ -27,6 +27,9 @@ struct RunInput {
     std::span<const uint8_t> packet{};
     // 0 means no limit (only for programs the caller trusts to terminate).
     uint64_t instruction_budget = kDefaultInstructionBudget;
+    // The programs a tail call may enter, by the index a helper returns in
+    // HelperReturn::tail_call; empty when the run has no tail call targets.
+    std::span<const isa::Program* const> programs{};
 };
 
 struct RunResult {

@@ -14,11 +14,25 @@
 
 namespace bpfvm::vm {
 
-// What a helper sees of the run: its arguments and the memory it may touch.
+// Runs a subprogram of the running program for a helper (bpf_loop and for_each_map_elem
+// callbacks): the engine calls it in a new frame, as a local call, and returns its r0.
+class FunctionCaller {
+ public:
+    // `entry` is an index into the program's instructions; the caller has checked that a
+    // function starts there.
+    virtual Result<uint64_t> call_function(uint32_t entry, const std::array<uint64_t, 5>& args) = 0;
+
+ protected:
+    ~FunctionCaller() = default;
+};
+
+// What a helper sees of the run: its arguments, the memory it may touch (a helper that moves a
+// packet's bounds resizes its region) and the engine, for callbacks.
 struct HelperCall {
     std::array<uint64_t, 5> args;  // r1..r5
-    const MemoryMap& memory;
+    MemoryMap& memory;
     uint32_t instruction;  // slot of the call, for error locations
+    FunctionCaller& functions;
 
     // Checks that the helper may access [addr, addr + len).
     Status check(uint64_t addr, uint64_t len, Access access) const {
@@ -27,9 +41,21 @@ struct HelperCall {
 };
 
 struct HelperReturn {
+    HelperReturn() = default;
+    HelperReturn(uint64_t value, bool stop = false) : r0(value), stop_program(stop) {}  // NOLINT
+    static HelperReturn tail_call_to(uint32_t program) {
+        HelperReturn ret;
+        ret.tail_call = program;
+        return ret;
+    }
+
     uint64_t r0 = 0;
     // The program stops at once with this r0 (as the conformance suite's unwind helper does).
     bool stop_program = false;
+    // A tail call: the engine continues at the start of this program (an index into
+    // RunInput::programs) in the current frame, with r1 unchanged (the context), instead of
+    // returning to the caller.
+    std::optional<uint32_t> tail_call;
 };
 
 using HelperFunction = std::function<Result<HelperReturn>(const HelperCall&)>;

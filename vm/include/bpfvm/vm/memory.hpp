@@ -27,11 +27,22 @@ struct Region {
 
 class MemoryMap {
  public:
-    void add(Region region) { regions_.push_back(std::move(region)); }
-    void add(void* base, uint64_t size, bool writable, std::string name) {
-        add(Region{reinterpret_cast<uint64_t>(base), size, writable, std::move(name)});
+    // Adds a region and returns its index, which stays valid until truncate() drops it.
+    size_t add(Region region) {
+        regions_.push_back(std::move(region));
+        return regions_.size() - 1;
+    }
+    size_t add(const void* base, uint64_t size, bool writable, std::string name) {
+        return add(Region{reinterpret_cast<uint64_t>(base), size, writable, std::move(name)});
     }
     const std::vector<Region>& regions() const { return regions_; }
+    // Moves or resizes a region (a packet whose head or tail a helper adjusted).
+    void resize(size_t index, uint64_t start, uint64_t size) {
+        regions_[index].start = start;
+        regions_[index].size = size;
+    }
+    // Drops the regions added after the first `count` (scratch memory a helper lent a callback).
+    void truncate(size_t count) { regions_.resize(count); }
 
     // The region holding all of [addr, addr + len), if any allows the access.
     const Region* find(uint64_t addr, uint64_t len, Access access) const {

@@ -1,0 +1,134 @@
+// Runs every `// bpfvm-expect: run` line of the corpus through the bpfvm CLI (`bpfvm run OBJ
+// --function F OPTIONS --json`) and checks that the JSON it prints contains the `result` line's
+// JSON: objects by key, arrays element by element in any order, scalars equal.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "corpus/corpus_support.hpp"
+
+namespace bpfvm::corpus_test {
+namespace {
+
+using json = nlohmann::ordered_json;
+
+std::string shell_quote(const std::string& word) {
+    std::string quoted = "'";
+    for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
+struct CommandOutput {
+    int status = -1;
+    std::string out;
+};
+
+CommandOutput run_cli(const std::vector<std::string>& args) {
+    std::string command = shell_quote(BPFVM_CLI);
+    for (const auto& a : args) command += " " + shell_quote(a);
+    command += " 2>&1";
+    CommandOutput result;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return result;
+    std::array<char, 4096> buffer{};
+    size_t n = 0;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+    const int status = pclose(pipe);
+    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+// Where `actual` fails to contain `expected`, as a path and reason; empty when it does.
+std::string containment_problem(const json& expected, const json& actual, const std::string& path) {
+    if (expected.is_object()) {
+        if (!actual.is_object()) return path + ": expected an object, got " + actual.dump();
+        for (const auto& [key, value] : expected.items()) {
+            if (!actual.contains(key)) return path + "/" + key + ": missing";
+            std::string inner = containment_problem(value, actual[key], path + "/" + key);
+            if (!inner.empty()) return inner;
+        }
+        return {};
+    }
+    if (expected.is_array()) {
+        if (!actual.is_array()) return path + ": expected an array, got " + actual.dump();
+        std::vector<bool> used(actual.size(), false);
+        for (const json& want : expected) {
+            bool found = false;
+            for (size_t i = 0; i < actual.size() && !found; ++i) {
+                if (!used[i] && containment_problem(want, actual[i], path).empty()) found = used[i] = true;
+            }
+            if (!found) return path + ": no element matches " + want.dump() + " in " + actual.dump();
+        }
+        return {};
+    }
+    if (expected.is_number() && actual.is_number()) {
+        // 64-bit values may come back signed or unsigned.
+        if (expected.is_number_float() || actual.is_number_float()) {
+            return expected.get<double>() == actual.get<double>() ? "" : path + ": " + actual.dump();
+        }
+        return expected.get<int64_t>() == actual.get<int64_t>()
+                   ? ""
+                   : path + ": expected " + expected.dump() + ", got " + actual.dump();
+    }
+    return expected == actual ? "" : path + ": expected " + expected.dump() + ", got " + actual.dump();
+}
+
+// Makes a path in a run option relative to the source file's folder.
+std::string resolve(const fs::path& folder, const std::string& option) {
+    const auto equals = option.find('=');
+    if (equals != std::string::npos) {
+        return option.substr(0, equals + 1) + (folder / option.substr(equals + 1)).string();
+    }
+    return (folder / option).string();
+}
+
+TEST(CorpusRun, ContainmentFindsDifferences) {
+    const json actual = json::parse(R"({"r0": 2, "maps": {"m": {"entries": [{"key": 1, "value": 5}]}}})");
+    EXPECT_EQ(containment_problem(json::parse(R"({"r0": 2})"), actual, ""), "");
+    EXPECT_NE(containment_problem(json::parse(R"({"r0": 3})"), actual, ""), "");
+    EXPECT_NE(containment_problem(json::parse(R"({"verdict": null})"), actual, ""), "");
+    EXPECT_EQ(containment_problem(json::parse(R"({"maps": {"m": {"entries": [{"value": 5}]}}})"), actual, ""),
+              "");
+    EXPECT_NE(containment_problem(json::parse(R"({"maps": {"m": {"entries": [{"value": 6}]}}})"), actual, ""),
+              "");
+}
+
+TEST(CorpusRun, EveryRunLineGivesItsResult) {
+    size_t runs = 0;
+    for (const CorpusEntry& entry : corpus_entries()) {
+        Expectations expectations;
+        const std::string parse_error = parse_expectations(entry.source, expectations);
+        ASSERT_TRUE(parse_error.empty()) << parse_error;
+        for (const auto& [label, run] : expectations.runs) {
+            SCOPED_TRACE(entry.source.filename().string() + ":" + std::to_string(run.line) + " run " + label);
+            std::vector<std::string> args = {"run", entry.object.string(), "--function", run.function,
+                                             "--json"};
+            for (size_t i = 0; i < run.options.size(); ++i) {
+                const std::string& option = run.options[i];
+                args.push_back(option);
+                const bool takes_path = option == "--map" || option == "--ctx" || option == "--pcap";
+                if (takes_path && i + 1 < run.options.size())
+                    args.push_back(resolve(entry.source.parent_path(), run.options[++i]));
+            }
+            const CommandOutput output = run_cli(args);
+            json actual;
+            try {
+                actual = json::parse(output.out);
+            } catch (const json::exception& e) {
+                ADD_FAILURE() << "bpfvm printed no JSON (exit " << output.status << "):\n" << output.out;
+                continue;
+            }
+            const json expected = json::parse(run.result);
+            const std::string problem = containment_problem(expected, actual, "");
+            EXPECT_TRUE(problem.empty()) << problem << "\nfull output:\n" << actual.dump(2);
+            ++runs;
+        }
+    }
+    EXPECT_GT(runs, 0u) << "the corpus has no run expectations";
+}
+
+}  // namespace
+}  // namespace bpfvm::corpus_test

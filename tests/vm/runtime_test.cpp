@@ -1,0 +1,394 @@
+// The runtime on small assembled programs: context rewriting, helper argument checks, maps
+// through helpers, tail calls, callbacks and events. The corpus tests run clang-built objects.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "bpfvm/isa/assembler.hpp"
+#include "bpfvm/isa/decoder.hpp"
+#include "bpfvm/vm/interpreter.hpp"
+#include "bpfvm/vm/runtime.hpp"
+
+namespace bpfvm::vm {
+namespace {
+
+// Assembles text whose `lddw` lines may refer to maps and functions: `lddw %rN, map:K` is map K
+// (BPF_PSEUDO_MAP_IDX), `lddw %rN, value:K` the value of map K, `lddw %rN, func:LABEL_OFFSET`
+// the function LABEL_OFFSET slots after the lddw (BPF_PSEUDO_FUNC, as clang emits it).
+isa::Program assemble(std::string text) {
+    struct Patch {
+        size_t line;
+        uint8_t src;
+    };
+    std::vector<Patch> patches;
+    std::string out;
+    size_t line = 0, start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        std::string l = text.substr(start, end - start);
+        for (auto [tag, src] : {std::pair<std::string, uint8_t>{"map:", isa::kPseudoMapIndex},
+                                {"value:", isa::kPseudoMapIndexValue},
+                                {"func:", isa::kPseudoFunc}}) {
+            auto at = l.find(tag);
+            if (at != std::string::npos) {
+                l.erase(at, tag.size());
+                patches.push_back({line, src});
+            }
+        }
+        out += l + "\n";
+        ++line;
+        start = end + 1;
+    }
+    auto slots = isa::assemble(out);
+    EXPECT_TRUE(slots.ok()) << (slots ? "" : slots.error().to_string());
+    if (!slots) return {};
+    // Map each source line to its slot: count instructions line by line.
+    std::vector<size_t> slot_of_line;
+    size_t slot = 0;
+    start = 0;
+    while (start <= out.size()) {
+        size_t end = out.find('\n', start);
+        if (end == std::string::npos) end = out.size();
+        std::string l = out.substr(start, end - start);
+        slot_of_line.push_back(slot);
+        const auto first = l.find_first_not_of(" \t");
+        const bool instruction = first != std::string::npos && l[first] != '#' && l.back() != ':';
+        if (instruction) slot += l.compare(first, 4, "lddw") == 0 ? 2 : 1;
+        start = end + 1;
+    }
+    for (const Patch& p : patches) {
+        (*slots)[slot_of_line[p.line]].regs =
+            isa::RawInstruction::pack_regs((*slots)[slot_of_line[p.line]].dst(), p.src);
+    }
+    auto program = isa::decode_program(std::span<const isa::RawInstruction>(*slots));
+    EXPECT_TRUE(program.ok()) << (program ? "" : program.error().to_string());
+    return program ? std::move(*program) : isa::Program{};
+}
+
+MapSpec map(std::string name, isa::MapType type, uint32_t key, uint32_t value, uint32_t entries) {
+    MapSpec spec;
+    spec.name = std::move(name);
+    spec.type = type;
+    spec.key_size = key;
+    spec.value_size = value;
+    spec.max_entries = entries;
+    return spec;
+}
+
+ProgramSpec program(std::string name, isa::ProgramType type, const std::string& text) {
+    ProgramSpec spec;
+    spec.name = std::move(name);
+    spec.type = type;
+    spec.code = assemble(text);
+    return spec;
+}
+
+std::unique_ptr<Runtime> make(std::vector<MapSpec> maps, std::vector<ProgramSpec> programs,
+                              RuntimeOptions options = {}) {
+    auto runtime = Runtime::create(std::move(maps), std::move(programs), std::move(options));
+    EXPECT_TRUE(runtime.ok()) << (runtime ? "" : runtime.error().to_string());
+    return runtime ? std::move(*runtime) : nullptr;
+}
+
+RunOutcome run(Runtime& runtime, ProgramId id, RunRequest request = {}) {
+    Interpreter engine;
+    auto outcome = runtime.run(id, request, engine);
+    EXPECT_TRUE(outcome.ok()) << (outcome ? "" : outcome.error().to_string());
+    return outcome ? std::move(*outcome) : RunOutcome{};
+}
+
+std::vector<uint8_t> packet(size_t size) {
+    std::vector<uint8_t> bytes(size);
+    for (size_t i = 0; i < size; ++i) bytes[i] = static_cast<uint8_t>(i + 1);
+    return bytes;
+}
+
+TEST(RuntimeContext, XdpPacketPointersAreRealPointers) {
+    auto rt =
+        make({}, {program("len", isa::ProgramType::Xdp,
+                          "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r0, %r3\nsub %r0, %r2\nexit"),
+                  program("first", isa::ProgramType::Xdp, "ldxw %r2, [%r1+0]\nldxb %r0, [%r2+1]\nexit")});
+    RunRequest request;
+    request.packet = packet(60);
+    EXPECT_EQ(run(*rt, 0, request).r0, 60u);
+    EXPECT_EQ(run(*rt, 1, request).r0, 2u);
+}
+
+TEST(RuntimeContext, SpilledContextPointerIsFollowed) {
+    auto rt = make({}, {program("spill", isa::ProgramType::Xdp,
+                                "stxdw [%r10-8], %r1\nmov %r1, 0\nldxdw %r6, [%r10-8]\n"
+                                "ldxw %r2, [%r6+0]\nldxw %r3, [%r6+4]\nmov %r0, %r3\nsub %r0, %r2\nexit")});
+    RunRequest request;
+    request.packet = packet(42);
+    EXPECT_EQ(run(*rt, 0, request).r0, 42u);
+}
+
+TEST(RuntimeContext, ReadingPastThePacketFaults) {
+    auto rt =
+        make({}, {program("past", isa::ProgramType::Xdp, "ldxw %r2, [%r1+4]\nldxb %r0, [%r2+0]\nexit")});
+    RunRequest request;
+    request.packet = packet(20);
+    RunOutcome outcome = run(*rt, 0, request);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_EQ(outcome.error->kind, ErrorKind::MemoryFault);
+}
+
+TEST(RuntimeContext, AccessesTheKernelRefusesAreErrors) {
+    const std::pair<const char*, const char*> cases[] = {
+        {"ldxh %r2, [%r1+0]\nmov %r0, 0\nexit", "must be accessed whole"},
+        {"stw [%r1+12], 1\nmov %r0, 0\nexit", "may not be written"},
+        {"add %r1, 4\nldxw %r0, [%r1+0]\nexit", "plus an offset"},
+        {"mov %r2, %r10\njeq %r3, 0, +1\nmov %r2, %r1\nldxw %r0, [%r2-8]\nexit", "on some paths"},
+        {"ldxw %r0, [%r1+24]\nexit", "past its end"},
+        {"mov %r2, 1\nlock add [%r1+12], %r2\nmov %r0, 0\nexit", "atomic"},
+    };
+    for (const auto& [text, why] : cases) {
+        auto rt = make({}, {program("bad", isa::ProgramType::Xdp, text)});
+        auto prepared = rt->prepared(0);
+        ASSERT_FALSE(prepared.ok()) << text;
+        EXPECT_EQ(prepared.error().kind, ErrorKind::InvalidContextAccess) << text;
+        EXPECT_NE(prepared.error().message.find(why), std::string::npos) << prepared.error().message;
+        Interpreter engine;
+        EXPECT_FALSE(rt->run(0, {}, engine).ok()) << text;
+    }
+}
+
+TEST(RuntimeContext, TcProgramsWriteMarkAndReadProtocol) {
+    auto rt = make({}, {program("tc", isa::ProgramType::SchedCls,
+                                "stw [%r1+8], 77\nldxw %r0, [%r1+16]\nldxw %r2, [%r1+8]\nlsh %r2, 16\n"
+                                "or %r0, %r2\nexit")});
+    RunRequest request;
+    request.packet = packet(60);
+    request.packet[12] = 0x08;
+    request.packet[13] = 0x00;
+    // protocol is the EtherType as it lies in the frame (big-endian 0x0800 reads as 0x0008).
+    EXPECT_EQ(run(*rt, 0, request).r0, (77u << 16) | 0x0008u);
+}
+
+TEST(RuntimeContext, SocketFiltersSeeThePacketFromTheNetworkHeader) {
+    auto rt = make({}, {program("len", isa::ProgramType::SocketFilter, "ldxw %r0, [%r1+0]\nexit"),
+                        program("abs", isa::ProgramType::SocketFilter, "ldabsb 0\nexit")});
+    RunRequest request;
+    request.packet = packet(60);
+    EXPECT_EQ(run(*rt, 0, request).r0, 46u);
+    EXPECT_EQ(run(*rt, 1, request).r0, 15u);  // the byte after the 14-byte Ethernet header
+}
+
+constexpr const char* kCountInHash =
+    "mov %r6, 7\n"
+    "stxw [%r10-4], %r6\n"
+    "lddw %r1, map:0\n"
+    "mov %r2, %r10\n"
+    "add %r2, -4\n"
+    "call 1\n"
+    "jne %r0, 0, found\n"
+    "stdw [%r10-16], 1\n"
+    "lddw %r1, map:0\n"
+    "mov %r2, %r10\n"
+    "add %r2, -4\n"
+    "mov %r3, %r10\n"
+    "add %r3, -16\n"
+    "mov %r4, 1\n"  // BPF_NOEXIST
+    "call 2\n"
+    "mov %r0, 1\n"
+    "exit\n"
+    "found:\n"
+    "ldxdw %r1, [%r0+0]\n"
+    "add %r1, 1\n"
+    "stxdw [%r0+0], %r1\n"
+    "mov %r0, %r1\n"
+    "exit";
+
+TEST(RuntimeMaps, HelpersUpdateAndLookUpThroughValuePointers) {
+    auto rt = make({map("counts", isa::MapType::Hash, 4, 8, 16)},
+                   {program("count", isa::ProgramType::Bytes, kCountInHash)});
+    EXPECT_EQ(run(*rt, 0).r0, 1u);
+    EXPECT_EQ(run(*rt, 0).r0, 2u);
+    EXPECT_EQ(run(*rt, 0).r0, 3u);
+    auto* counts = dynamic_cast<ElementMap*>(&rt->map(0));
+    ASSERT_NE(counts, nullptr);
+    const uint32_t key = 7;
+    auto value = counts->read(std::span(reinterpret_cast<const uint8_t*>(&key), 4));
+    ASSERT_TRUE(value.has_value());
+    uint64_t stored = 0;
+    std::memcpy(&stored, value->data(), 8);
+    EXPECT_EQ(stored, 3u);
+}
+
+TEST(RuntimeMaps, PerCpuValuesAreKeptPerCpu) {
+    RuntimeOptions options;
+    options.map_limits.cpus = 4;
+    auto rt = make({map("totals", isa::MapType::PercpuArray, 4, 8, 1)},
+                   {program("add", isa::ProgramType::Bytes,
+                            "stw [%r10-4], 0\nlddw %r1, map:0\nmov %r2, %r10\nadd %r2, -4\ncall 1\n"
+                            "jeq %r0, 0, out\nldxdw %r1, [%r0+0]\nadd %r1, 5\nstxdw [%r0+0], %r1\n"
+                            "out:\ncall 8\nexit")},
+                   options);
+    RunRequest request;
+    request.cpu = 2;
+    EXPECT_EQ(run(*rt, 0, request).r0, 2u);  // get_smp_processor_id
+    auto* totals = dynamic_cast<ElementMap*>(&rt->map(0));
+    const uint32_t key = 0;
+    auto values = totals->read(std::span(reinterpret_cast<const uint8_t*>(&key), 4));
+    ASSERT_TRUE(values.has_value());
+    ASSERT_EQ(values->size(), 32u);
+    for (uint32_t cpu = 0; cpu < 4; ++cpu) {
+        uint64_t v = 0;
+        std::memcpy(&v, values->data() + 8 * cpu, 8);
+        EXPECT_EQ(v, cpu == 2 ? 5u : 0u) << "cpu " << cpu;
+    }
+    request.cpu = 4;
+    Interpreter engine;
+    EXPECT_FALSE(rt->run(0, request, engine).ok());  // no such CPU
+}
+
+TEST(RuntimeHelpers, KeyPastTheStackNamesHelperAndArgument) {
+    auto rt = make({map("counts", isa::MapType::Hash, 4, 8, 16)},
+                   {program("bad_key", isa::ProgramType::Bytes,
+                            "lddw %r1, map:0\nmov %r2, %r10\nadd %r2, -2\ncall 1\nexit")});
+    RunOutcome outcome = run(*rt, 0);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_EQ(outcome.error->kind, ErrorKind::HelperArgument);
+    EXPECT_NE(outcome.error->message.find("bpf_map_lookup_elem argument 2"), std::string::npos)
+        << outcome.error->message;
+    EXPECT_NE(outcome.error->message.find("key of map 'counts'"), std::string::npos)
+        << outcome.error->message;
+    EXPECT_EQ(outcome.error->where.instruction, 4u);
+}
+
+TEST(RuntimeHelpers, SizeLargerThanTheBufferIsRefused) {
+    auto rt = make({}, {program("big", isa::ProgramType::Bytes,
+                                "stdw [%r10-8], 0\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 64\ncall 6\nexit")});
+    RunOutcome outcome = run(*rt, 0);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_EQ(outcome.error->kind, ErrorKind::HelperArgument);
+    EXPECT_NE(outcome.error->message.find("bpf_trace_printk argument 1"), std::string::npos)
+        << outcome.error->message;
+    EXPECT_NE(outcome.error->message.find("64 bytes"), std::string::npos) << outcome.error->message;
+}
+
+TEST(RuntimeHelpers, ValuesThatAreNotMapsAreRefused) {
+    auto rt = make({}, {program("fake", isa::ProgramType::Bytes,
+                                "mov %r1, %r10\nmov %r2, %r10\nadd %r2, -8\ncall 1\nexit")});
+    RunOutcome outcome = run(*rt, 0);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_NE(outcome.error->message.find("which is not a map"), std::string::npos) << outcome.error->message;
+}
+
+TEST(RuntimeHelpers, HelpersOfOtherProgramTypesAndUnimplementedOnesAreNamed) {
+    auto rt = make({}, {program("tracing_only", isa::ProgramType::Xdp, "call 15\nexit"),
+                        program("unimplemented", isa::ProgramType::Kprobe, "call 105\nexit")});
+    RunRequest request;
+    request.packet = packet(20);
+    RunOutcome outcome = run(*rt, 0, request);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_NE(outcome.error->message.find("bpf_get_current_uid_gid is not available to xdp programs"),
+              std::string::npos)
+        << outcome.error->message;
+    outcome = run(*rt, 1);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_EQ(outcome.error->kind, ErrorKind::UnknownHelper);
+    EXPECT_NE(outcome.error->message.find("bpf_strtol"), std::string::npos) << outcome.error->message;
+}
+
+TEST(RuntimeHelpers, TracePrintkFormatsLines) {
+    // "n=%d\n" on the stack, as clang builds short strings.
+    auto rt = make({}, {program("print", isa::ProgramType::Bytes,
+                                "lddw %r1, 0x000a64253d6e\nstxdw [%r10-8], %r1\nmov %r1, %r10\nadd %r1, -8\n"
+                                "mov %r2, 8\nmov %r3, 42\ncall 6\nexit")});
+    RunOutcome outcome = run(*rt, 0);
+    ASSERT_FALSE(outcome.error.has_value()) << outcome.error->to_string();
+    ASSERT_EQ(outcome.printk.size(), 1u);
+    EXPECT_EQ(outcome.printk[0], "n=42");
+    EXPECT_EQ(outcome.r0, 5u);  // bytes written, newline included
+}
+
+TEST(RuntimeTailCalls, AtMost33TailCallsFollowOneRun) {
+    // Each run of the program adds one to a counter and tail-calls itself through slot 0.
+    auto rt =
+        make({map("jump", isa::MapType::ProgArray, 4, 4, 1), map("counter", isa::MapType::Array, 4, 8, 1)},
+             {program("again", isa::ProgramType::Xdp,
+                      "mov %r6, %r1\n"
+                      "lddw %r2, value:1\n"
+                      "mov %r3, 1\n"
+                      "lock add [%r2+0], %r3\n"
+                      "mov %r1, %r6\n"
+                      "lddw %r2, map:0\n"
+                      "mov %r3, 0\n"
+                      "call 12\n"
+                      "lddw %r2, value:1\n"
+                      "ldxdw %r0, [%r2+0]\n"
+                      "exit")});
+    const uint32_t slot = 0;
+    ASSERT_TRUE(rt->set_reference(0, std::span(reinterpret_cast<const uint8_t*>(&slot), 4), 0).ok());
+    RunRequest request;
+    request.packet = packet(20);
+    RunOutcome outcome = run(*rt, 0, request);
+    ASSERT_FALSE(outcome.error.has_value()) << outcome.error->to_string();
+    EXPECT_EQ(outcome.r0, 34u);  // the first run and 33 tail calls
+}
+
+TEST(RuntimeCallbacks, LoopCallsTheCallbackUntilItStops) {
+    // bpf_loop(10, cb, &sum, 0) where cb(i, ctx) adds i to *ctx and stops after i == 4.
+    auto rt = make({}, {program("loop", isa::ProgramType::Bytes,
+                                "stdw [%r10-8], 0\n"
+                                "mov %r1, 10\n"
+                                "lddw %r2, func:9\n"
+                                "mov %r3, %r10\n"
+                                "add %r3, -8\n"
+                                "mov %r4, 0\n"
+                                "call 181\n"
+                                "ldxdw %r1, [%r10-8]\n"
+                                "lsh %r0, 32\n"
+                                "or %r0, %r1\n"
+                                "exit\n"
+                                "ldxdw %r3, [%r2+0]\n"
+                                "add %r3, %r1\n"
+                                "stxdw [%r2+0], %r3\n"
+                                "mov %r0, 0\n"
+                                "jne %r1, 4, +1\n"
+                                "mov %r0, 1\n"
+                                "exit")});
+    RunOutcome outcome = run(*rt, 0);
+    ASSERT_FALSE(outcome.error.has_value()) << outcome.error->to_string();
+    EXPECT_EQ(outcome.r0 >> 32, 5u);          // iterations, the stopping one included
+    EXPECT_EQ(outcome.r0 & 0xffffffff, 10u);  // 0 + 1 + 2 + 3 + 4
+}
+
+TEST(RuntimeCallbacks, CallbackMustBeAFunction) {
+    auto rt = make(
+        {}, {program("wild", isa::ProgramType::Bytes,
+                     "mov %r1, 3\nlddw %r2, 0xbf0f000000000002\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit")});
+    RunOutcome outcome = run(*rt, 0);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_NE(outcome.error->message.find("not a function"), std::string::npos) << outcome.error->message;
+}
+
+TEST(RuntimeEvents, RingBufferRecordsReachTheReader) {
+    MapSpec ring = map("events", isa::MapType::Ringbuf, 0, 0, 4096);
+    auto rt =
+        make({ring}, {program("emit", isa::ProgramType::Bytes,
+                              "lddw %r1, map:0\nmov %r2, 8\nmov %r3, 0\ncall 131\njeq %r0, 0, out\n"
+                              "lddw %r1, 0x1122334455667788\nstxdw [%r0+0], %r1\nmov %r1, %r0\nmov %r2, 0\n"
+                              "call 132\nout:\nmov %r0, 0\nexit")});
+    RunOutcome outcome = run(*rt, 0);
+    ASSERT_FALSE(outcome.error.has_value()) << outcome.error->to_string();
+    ASSERT_EQ(outcome.events.size(), 1u);
+    EXPECT_EQ(outcome.events[0].map, "events");
+    EXPECT_EQ(outcome.events[0].data, (std::vector<uint8_t>{0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11}));
+}
+
+TEST(RuntimeEvents, SubmittingSomethingElseIsAnError) {
+    MapSpec ring = map("events", isa::MapType::Ringbuf, 0, 0, 4096);
+    auto rt = make({ring}, {program("bogus", isa::ProgramType::Bytes,
+                                    "mov %r1, %r10\nadd %r1, -8\nmov %r2, 0\ncall 132\nexit")});
+    RunOutcome outcome = run(*rt, 0);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_NE(outcome.error->message.find("bpf_ringbuf_submit"), std::string::npos) << outcome.error->message;
+}
+
+}  // namespace
+}  // namespace bpfvm::vm
