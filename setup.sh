@@ -36,17 +36,12 @@ install_missing_packages
 case "$mode" in
 demo)
     build build
-    example=corpus/asm/checksum.data
-    echo "== bpfvm disasm $example"
-    build/tools/bpfvm disasm "$example"
-    echo "== bpfvm run $example --stats"
-    build/tools/bpfvm run "$example" --stats
-    echo "== bpfvm conformance ../shared/conformance/tests"
-    if [[ -d ../shared/conformance/tests ]]; then
-        build/tools/bpfvm conformance ../shared/conformance/tests
-    else
-        echo "(../shared/conformance is not beside this checkout; skipped)"
-    fi
+    object=build/corpus/xdp_firewall.bpf.o
+    capture=corpus/packets/firewall.pcap
+    echo "== bpfvm info $object"
+    build/tools/bpfvm info "$object"
+    echo "== bpfvm run $object --pcap $capture --dump-maps"
+    build/tools/bpfvm run "$object" --pcap "$capture" --dump-maps
     ;;
 test)
     build build

@@ -319,12 +319,60 @@ json event_json(const vm::RecordedEvent& event, const loader::Object& object, co
     return out;
 }
 
-json error_json(const std::optional<Error>& error) {
-    if (!error) return nullptr;
+// Where in the C source an instruction of a program came from (BTF line info), if known.
+const loader::SourceLocation* source_of(const loader::Program& program, std::optional<uint32_t> slot) {
+    if (!slot) return nullptr;
+    for (size_t i = 0; i < program.code.size() && i < program.source.size(); ++i) {
+        if (program.code.slot[i] == *slot) return program.source[i] ? &*program.source[i] : nullptr;
+    }
+    return nullptr;
+}
+
+// A run error located in the object: the program's section and, with line info, the C line.
+struct LocatedError {
+    Error error;
+    const loader::Program* program = nullptr;
+    const loader::SourceLocation* source = nullptr;
+};
+
+LocatedError locate(const Error& error, const loader::Object& object, vm::ProgramId program_id,
+                    const std::string& path) {
+    LocatedError located{error, nullptr, nullptr};
+    located.error.where.file = path;
+    if (program_id < object.programs.size()) {
+        located.program = &object.programs[program_id];
+        located.error.where.section = located.program->section;
+        located.source = source_of(*located.program, error.where.instruction);
+    }
+    return located;
+}
+
+void print_located(std::ostream& err, const LocatedError& located) {
+    print_error(err, located.error);
+    if (located.program != nullptr) err << "  in " << located.program->function << "\n";
+    if (located.source != nullptr) {
+        err << "  at " << located.source->file << ":" << located.source->line << ": " << located.source->text
+            << "\n";
+    }
+}
+
+json error_json(const std::optional<LocatedError>& located) {
+    if (!located) return nullptr;
+    const Error& error = located->error;
     json out;
-    out["kind"] = std::string(error_kind_name(error->kind));
-    out["message"] = error->message;
-    out["instruction"] = error->where.instruction ? json(*error->where.instruction) : json(nullptr);
+    out["kind"] = std::string(error_kind_name(error.kind));
+    out["message"] = error.message;
+    out["instruction"] = error.where.instruction ? json(*error.where.instruction) : json(nullptr);
+    out["function"] = located->program ? json(located->program->function) : json(nullptr);
+    if (located->source != nullptr) {
+        json source;
+        source["file"] = located->source->file;
+        source["line"] = located->source->line;
+        source["text"] = located->source->text;
+        out["source"] = std::move(source);
+    } else {
+        out["source"] = nullptr;
+    }
     return out;
 }
 
@@ -435,7 +483,7 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
     std::vector<std::string> printk;
     std::vector<vm::RecordedEvent> events;
     uint64_t instructions = 0;
-    std::optional<Error> first_error;
+    std::optional<LocatedError> first_error;
     for (size_t i = 0; i < inputs.size(); ++i) {
         vm::RunRequest request;
         request.packet = inputs[i].packet;
@@ -454,7 +502,9 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
             instructions += outcome->instructions;
             printk.insert(printk.end(), outcome->printk.begin(), outcome->printk.end());
             events.insert(events.end(), outcome->events.begin(), outcome->events.end());
-            if (outcome->error && !first_error) first_error = outcome->error;
+            if (outcome->error && !first_error) {
+                first_error = locate(*outcome->error, *object, outcome->error_program, options.file);
+            }
             last = std::move(*outcome);
             if (last.error) break;
         }
@@ -536,10 +586,7 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
     if (options.stats)
         out << "engine: " << (*engine)->name() << "\ninstructions executed: " << instructions << "\n";
     if (first_error) {
-        Error e = *first_error;
-        e.where.file = options.file;
-        e.where.section = program.section;
-        print_error(err, e);
+        print_located(err, *first_error);
         return kExitFailed;
     }
     return kExitOk;

@@ -439,6 +439,7 @@ Result<RunOutcome> Runtime::run(ProgramId id, const RunRequest& request, Engine&
         if (auto name = isa::verdict_name(spec.type, result->r0)) outcome.verdict = std::string(*name);
     } else {
         outcome.error = explain_unknown_helper(result.error(), impl_->programs[run.program]);
+        outcome.error_program = run.program;
     }
     collect_packet(run);
     return outcome;

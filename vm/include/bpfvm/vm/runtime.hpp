@@ -102,6 +102,9 @@ struct RunOutcome {
     std::vector<uint8_t> packet;
     // Set when the program stopped with an error; what it produced until then is kept.
     std::optional<Error> error;
+    // The program the error happened in (another than the one run after a tail call); its
+    // instruction is Error::where.instruction.
+    ProgramId error_program = 0;
 };
 
 class Runtime {
