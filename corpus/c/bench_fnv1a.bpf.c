@@ -2,6 +2,8 @@
 // bpfvm-expect: map .bss array 4 4104 1
 // bpfvm-expect: verdict fnv1a_hash accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run zeros fnv1a_hash
+// bpfvm-expect: result zeros {"r0": 1996582822, "error": null}
 //
 // CPU-bound benchmark: 64-bit FNV-1a over a 4 KiB buffer held in .bss (user
 // space fills `input` through the .bss map, runs the program with

@@ -2,6 +2,8 @@
 // bpfvm-expect: map .bss array 4 1024 1
 // bpfvm-expect: verdict sieve accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run primes sieve
+// bpfvm-expect: result primes {"r0": 172, "error": null}
 //
 // CPU-bound benchmark: sieve of Eratosthenes up to 1024 with the flags in .bss
 // (the stack is only 512 bytes). Returns the number of primes below 1024 (172).

@@ -2,6 +2,8 @@
 // bpfvm-expect: map .bss array 4 256 1
 // bpfvm-expect: verdict bubble_sort accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run zeros bubble_sort
+// bpfvm-expect: result zeros {"r0": 1, "error": null}
 //
 // CPU-bound benchmark: bubble sort of 64 u32 values in .bss with two nested
 // constant-bound loops (2016 compare-and-swap steps). The data-dependent swap

@@ -2,6 +2,8 @@
 // bpfvm-expect: map results array 4 144 1
 // bpfvm-expect: verdict core_fields accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run task core_fields
+// bpfvm-expect: result task {"error": {"kind": "unknown-helper", "function": "core_fields"}}
 //
 // CO-RE relocations of every kind, against kernel types declared here (vmlinux.h is not
 // used): the kernel structs below list only the members the program reads, with

@@ -4,6 +4,8 @@
 // bpfvm-expect: map .bss array 4 16 1
 // bpfvm-expect: verdict xdp_globals accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run tcp xdp_globals --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
+// bpfvm-expect: result tcp {"r0": 2, "maps": {".data": {"entries": [{"value": {"seen_bytes": 4258, "scale": 3}}]}, ".bss": {"entries": [{"value": {"packets": 1, "oversized": 0}}]}, ".rodata": {"entries": [{"value": {"max_len": 1500, "verbose": 0}}]}}}
 //
 // Global variables and subprograms.
 // Demonstrates:

@@ -3,6 +3,8 @@
 // bpfvm-expect: map legacy_flows hash 8 8 1024
 // bpfvm-expect: verdict legacy_count accept
 // bpfvm-expect: loadable no libbpf 1.x refuses legacy SEC("maps") map definitions
+// bpfvm-expect: run udp legacy_count --packet 02000000000202000000000108004500001c00010000401166ce0a0000010a00000214e9003500080000
+// bpfvm-expect: result udp {"r0": 4294967295, "maps": {"legacy_counts": {"entries": [{"key": "00000000", "value": "0100000000000000"}]}, "legacy_flows": {"entries": [{"key": "0800000001000000", "value": "1c00000000000000"}]}}}
 //
 // Old-style (pre-BTF) map definitions: a `struct bpf_map_def` placed in the
 // "maps" ELF section, as samples/bpf and iproute2 used them. libbpf dropped

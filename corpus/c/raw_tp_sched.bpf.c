@@ -5,6 +5,10 @@
 // bpfvm-expect: verdict on_sched_switch accept
 // bpfvm-expect: verdict on_sys_enter accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run sys_enter on_sys_enter --ctx inputs/sys_enter_59.raw_tp
+// bpfvm-expect: result sys_enter {"r0": 0, "maps": {"syscall_counts": {"entries": [{"key": 59, "values": [1]}, {"key": 0, "values": [0]}]}}}
+// bpfvm-expect: run switch on_sched_switch --cpus 2 --cpu 1 --repeat 3
+// bpfvm-expect: result switch {"r0": 0, "maps": {"switches": {"entries": [{"key": 1, "value": 3}]}}}
 //
 // Raw tracepoints get the untyped tracepoint arguments as an array of u64 in
 // struct bpf_raw_tracepoint_args (ctx->args[i]).

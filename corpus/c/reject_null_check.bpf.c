@@ -2,6 +2,8 @@
 // bpfvm-expect: map counters hash 4 8 4
 // bpfvm-expect: verdict xdp_no_null_check reject map value dereferenced without NULL check
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run fault xdp_no_null_check --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
+// bpfvm-expect: result fault {"error": {"kind": "memory-fault"}}
 //
 // REJECTED: bpf_map_lookup_elem returns a map value pointer *or NULL*
 // (PTR_TO_MAP_VALUE_OR_NULL). Dereferencing it before testing for NULL is an

@@ -2,6 +2,8 @@
 // bpfvm-expect: map proto_bytes lru_hash 4 8 128
 // bpfvm-expect: verdict socket_filter accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run udp socket_filter --packet 02000000000202000000000108004500001c00010000401166ce0a0000010a00000214e9003500080000
+// bpfvm-expect: result udp {"r0": 0, "error": null}
 //
 // A socket filter (attached with SO_ATTACH_BPF) that keeps only IPv4 UDP
 // packets and truncates them to 128 bytes; everything else is dropped (return 0).

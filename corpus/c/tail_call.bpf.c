@@ -11,6 +11,10 @@
 // bpfvm-expect: result ipv4 {"r0": 2, "verdict": "XDP_PASS", "error": null}
 // bpfvm-expect: run ipv6 xdp_dispatch --packet 02000000000202000000000186dd00000000000000000000000000000000000000000000000000000000000000000000000000000000
 // bpfvm-expect: result ipv6 {"r0": 1, "verdict": "XDP_DROP", "error": null}
+// bpfvm-expect: run direct4 xdp_handle_ipv4 --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
+// bpfvm-expect: result direct4 {"r0": 2, "verdict": "XDP_PASS"}
+// bpfvm-expect: run direct6 xdp_handle_ipv6 --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
+// bpfvm-expect: result direct6 {"r0": 1, "verdict": "XDP_DROP"}
 //
 // Tail calls: xdp_dispatch looks at the EtherType and jumps to one of two
 // handlers through a prog_array with bpf_tail_call. The jump table is filled

@@ -3,6 +3,10 @@
 // bpfvm-expect: map .bss array 4 4 1
 // bpfvm-expect: verdict trace_write accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run large trace_write --ctx inputs/write_8192.tp
+// bpfvm-expect: result large {"r0": 0, "events": [{"map": "write_events", "cpu": 0, "data": "92100000030000000020000000000000"}], "maps": {".bss": {"entries": [{"value": {"reported": 1}}]}}}
+// bpfvm-expect: run small trace_write --ctx inputs/write_100.tp
+// bpfvm-expect: result small {"r0": 0, "events": [], "maps": {".bss": {"entries": [{"value": {"reported": 0}}]}}}
 //
 // Reports large write(2) calls through a perf event array with
 // bpf_perf_event_output (one perf buffer per CPU; max_entries 0 lets libbpf

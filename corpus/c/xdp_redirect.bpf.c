@@ -5,6 +5,12 @@
 // bpfvm-expect: verdict xdp_redirect_map accept
 // bpfvm-expect: verdict xdp_redirect_ifindex accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run reflect xdp_redirect_ifindex --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
+// bpfvm-expect: result reflect {"r0": 4, "verdict": "XDP_REDIRECT", "redirect": {"map": null, "target": 1}, "packet": "02000000000102000000000208004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000"}
+// bpfvm-expect: run miss xdp_redirect_map --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
+// bpfvm-expect: result miss {"r0": 2, "verdict": "XDP_PASS"}
+// bpfvm-expect: run hit xdp_redirect_map --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000 --map tx_ports=inputs/tx_ports_1_to_5.json
+// bpfvm-expect: result hit {"r0": 4, "verdict": "XDP_REDIRECT", "redirect": {"map": "tx_ports", "target": 1}}
 //
 // Two ways to forward a packet out of another interface from XDP:
 //  - xdp_redirect_map: look up the egress port in a devmap keyed by the

@@ -102,6 +102,13 @@ TEST(CorpusRun, EveryRunLineGivesItsResult) {
         Expectations expectations;
         const std::string parse_error = parse_expectations(entry.source, expectations);
         ASSERT_TRUE(parse_error.empty()) << parse_error;
+        // Every program the verifier should accept runs at least once.
+        std::set<std::string> run_functions;
+        for (const auto& [label, run] : expectations.runs) run_functions.insert(run.function);
+        for (const auto& [function, accepted] : expectations.accept) {
+            EXPECT_TRUE(!accepted || run_functions.count(function))
+                << entry.source.filename().string() << ": no run line for program " << function;
+        }
         for (const auto& [label, run] : expectations.runs) {
             SCOPED_TRACE(entry.source.filename().string() + ":" + std::to_string(run.line) + " run " + label);
             std::vector<std::string> args = {"run", entry.object.string(), "--function", run.function,

@@ -126,6 +126,34 @@ TEST(RuntimeContext, SpilledContextPointerIsFollowed) {
     EXPECT_EQ(run(*rt, 0, request).r0, 42u);
 }
 
+TEST(RuntimeContext, SubprogramsReceivingTheContextAreRewrittenToo) {
+    // main passes the context to a subprogram that measures the packet.
+    auto rt = make({}, {program("sub", isa::ProgramType::Xdp,
+                                "call local measure\nexit\nmeasure:\nldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\n"
+                                "mov %r0, %r3\nsub %r0, %r2\nexit")});
+    RunRequest request;
+    request.packet = packet(33);
+    EXPECT_EQ(run(*rt, 0, request).r0, 33u);
+}
+
+TEST(RuntimeContext, XdpHeadAndTailAdjustmentsMoveThePacket) {
+    // bpf_xdp_adjust_head(ctx, -4) then bpf_xdp_adjust_tail(ctx, 10): 4 + 20 + 10 bytes.
+    auto rt = make({}, {program("adjust", isa::ProgramType::Xdp,
+                                "mov %r6, %r1\nmov %r2, -4\ncall 44\njne %r0, 0, fail\n"
+                                "mov %r1, %r6\nmov %r2, 10\ncall 65\njne %r0, 0, fail\n"
+                                "ldxw %r2, [%r6+0]\nldxw %r3, [%r6+4]\nstb [%r2+0], 0xaa\n"
+                                "mov %r0, %r3\nsub %r0, %r2\nexit\nfail:\nmov %r0, 1000\nexit")});
+    RunRequest request;
+    request.packet = packet(20);
+    RunOutcome outcome = run(*rt, 0, request);
+    ASSERT_FALSE(outcome.error.has_value()) << outcome.error->to_string();
+    EXPECT_EQ(outcome.r0, 34u);
+    ASSERT_EQ(outcome.packet.size(), 34u);
+    EXPECT_EQ(outcome.packet[0], 0xaa);  // the byte the program wrote into the new head
+    EXPECT_EQ(outcome.packet[4], 1);     // the original first byte
+    EXPECT_EQ(outcome.packet[33], 0);    // the grown tail is zeroed
+}
+
 TEST(RuntimeContext, ReadingPastThePacketFaults) {
     auto rt =
         make({}, {program("past", isa::ProgramType::Xdp, "ldxw %r2, [%r1+4]\nldxb %r0, [%r2+0]\nexit")});

@@ -53,8 +53,16 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     run_cmd->add_option("--cpus", run.cpus, "Simulated CPUs (per-CPU maps)")->capture_default_str();
     run_cmd->add_option("--cpu", run.cpu, "The CPU the program runs on")->capture_default_str();
+    run_cmd->add_option("--ifindex", run.ifindex, "The device packets arrive on (ingress_ifindex)")
+        ->capture_default_str();
+    run_cmd->add_option("--rx-queue", run.rx_queue, "The receive queue of XDP packets")
+        ->capture_default_str();
+    run_cmd->add_option("--func-ip", run.func_ip, "What bpf_get_func_ip returns")->capture_default_str();
+    run_cmd->add_option("--cookie", run.cookie, "What bpf_get_attach_cookie returns")->capture_default_str();
     run_cmd->add_option("--map", run.map_files, "Fill a map before the run: NAME=FILE.json (repeatable)");
     run_cmd->add_flag("--dump-maps", run.dump_maps, "Print every map after the run");
+    run_cmd->add_option("--event-type", run.event_type,
+                        "Show ring buffer and perf event records as this BTF struct (default: hex)");
     run_cmd->add_flag("--json", run.json,
                       "One JSON document: r0, verdict, printk, events, maps, instructions, error");
     run_cmd->add_option("--clock", run.clock, "fixed (reproducible) or host")->capture_default_str();

@@ -471,6 +471,10 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
         }
         context = std::move(*bytes);
     }
+    if (!options.event_type.empty() &&
+        (!object->btf || !object->btf->find_by_name(options.event_type, loader::BtfKind::Struct))) {
+        return usage("--event-type: the object's BTF has no struct '" + options.event_type + "'");
+    }
     auto engine = make_engine(options.engine);
     if (!engine) {
         print_error(err, engine.error());
@@ -489,6 +493,10 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
         request.packet = inputs[i].packet;
         request.context = context;
         request.cpu = options.cpu;
+        request.ingress_ifindex = options.ifindex;
+        request.rx_queue_index = options.rx_queue;
+        request.func_ip = options.func_ip;
+        request.attach_cookie = options.cookie;
         vm::RunOutcome last;
         for (uint64_t repeat = 0; repeat < options.repeat; ++repeat) {
             auto outcome = rt.run(static_cast<vm::ProgramId>(*selected), request, **engine);
@@ -550,7 +558,7 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
         }
         doc["printk"] = printk;
         json event_list = json::array();
-        for (const auto& event : events) event_list.push_back(event_json(event, *object, ""));
+        for (const auto& event : events) event_list.push_back(event_json(event, *object, options.event_type));
         doc["events"] = std::move(event_list);
         json maps = json::object();
         for (vm::MapId id = 0; id < rt.map_count(); ++id)
@@ -577,7 +585,8 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
             << last.redirect->target << "\n";
     }
     for (const std::string& line : printk) out << "printk: " << line << "\n";
-    for (const auto& event : events) out << "event: " << event_json(event, *object, "").dump() << "\n";
+    for (const auto& event : events)
+        out << "event: " << event_json(event, *object, options.event_type).dump() << "\n";
     if (options.dump_maps) {
         for (vm::MapId id = 0; id < rt.map_count(); ++id) {
             out << "map " << rt.map(id).name() << ": " << map_to_json(rt, id, *object).dump() << "\n";

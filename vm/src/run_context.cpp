@@ -53,6 +53,13 @@ void fill_frame(PacketBuffer& packet, std::span<const uint8_t> bytes, uint32_t h
     packet.output_start = packet.data;
 }
 
+// A context field the caller gave (non-zero in the request's context bytes), else `fallback`.
+uint32_t given_or(const uint8_t* ctx, uint32_t offset, uint32_t fallback) {
+    uint32_t value = 0;
+    std::memcpy(&value, ctx + offset, 4);
+    return value != 0 ? value : fallback;
+}
+
 // eth_type_trans's packet type for a frame received on a device whose address is all zeros
 // (the loopback device BPF_PROG_TEST_RUN uses).
 uint32_t packet_type(std::span<const uint8_t> frame) {
@@ -140,8 +147,8 @@ Status build_run_context(Runtime::Impl& impl, RunState& run, MemoryMap& memory, 
         }
         fill_frame(run.packet, bytes, kXdpHeadroom, kXdpFrameSize);
         run.packet.hard_end = run.packet.hard_start + kXdpFrameSize - kXdpTailReserve;
-        put32(ctx, kXdpIngressIfindex, request.ingress_ifindex);
-        put32(ctx, kXdpRxQueueIndex, request.rx_queue_index);
+        put32(ctx, kXdpIngressIfindex, given_or(ctx, kXdpIngressIfindex, request.ingress_ifindex));
+        put32(ctx, kXdpRxQueueIndex, given_or(ctx, kXdpRxQueueIndex, request.rx_queue_index));
     } else if (is_skb_type(run.type)) {
         fill_frame(run.packet, bytes, kSkbHeadroom, kSkbHeadroom + static_cast<uint32_t>(bytes.size()));
         PacketBuffer& p = run.packet;
@@ -157,8 +164,8 @@ Status build_run_context(Runtime::Impl& impl, RunState& run, MemoryMap& memory, 
         // skb->protocol is the Ethernet type as it lies in the frame (network byte order).
         put32(ctx, kSkbProtocol,
               bytes.size() >= kEthernetHeader ? uint32_t{bytes[12]} | uint32_t{bytes[13]} << 8 : 0);
-        put32(ctx, kSkbIngressIfindex, request.ingress_ifindex);
-        put32(ctx, kSkbIfindex, request.ingress_ifindex);
+        put32(ctx, kSkbIngressIfindex, given_or(ctx, kSkbIngressIfindex, request.ingress_ifindex));
+        put32(ctx, kSkbIfindex, given_or(ctx, kSkbIfindex, request.ingress_ifindex));
         uint32_t wire_len = 0;
         std::memcpy(&wire_len, ctx + kSkbWireLen, 4);
         if (wire_len == 0) put32(ctx, kSkbWireLen, static_cast<uint32_t>(bytes.size()));
@@ -183,7 +190,9 @@ Status build_run_context(Runtime::Impl& impl, RunState& run, MemoryMap& memory, 
 void collect_packet(RunState& run) {
     if (!run.has_packet) return;
     const PacketBuffer& p = run.packet;
-    run.outcome->packet.assign(reinterpret_cast<const uint8_t*>(p.output_start),
+    // The packet from its current head, or a socket filter's from its Ethernet header.
+    const uint64_t start = run.type == isa::ProgramType::SocketFilter ? p.output_start : p.data;
+    run.outcome->packet.assign(reinterpret_cast<const uint8_t*>(start),
                                reinterpret_cast<const uint8_t*>(p.data_end));
 }
 

@@ -23,8 +23,8 @@ struct PacketBuffer {
     uint64_t meta = 0;        // data_meta (== data when there is no metadata)
     uint64_t data = 0;
     uint64_t data_end = 0;
-    uint64_t output_start = 0;  // where the packet the run hands back starts (a socket filter's
-                                // data starts after the Ethernet header, its output does not)
+    uint64_t output_start = 0;  // a socket filter's Ethernet header: its data starts after it,
+                                // the packet the run hands back does not
 
     uint64_t length() const { return data_end - data; }
     uint8_t* at(uint64_t address) { return reinterpret_cast<uint8_t*>(address); }

@@ -3,6 +3,8 @@
 // bpfvm-expect: map .bss array 4 24 1
 // bpfvm-expect: verdict signed_ops accept
 // bpfvm-expect: loadable yes
+// bpfvm-expect: run defaults signed_ops
+// bpfvm-expect: result defaults {"r0": 4294967249, "maps": {".bss": {"entries": [{"value": {"quotient": -142, "rem": -12, "widened": -305}}]}}}
 //
 // Built with -mcpu=v4. Signed division and modulo make clang emit the v4
 // sdiv/smod instructions (BPF_SDIV/BPF_SMOD, offset 1), and the casts of

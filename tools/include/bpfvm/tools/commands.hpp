@@ -51,8 +51,13 @@ struct RunOptions {
     uint64_t repeat = 1;       // runs of the same input
     uint32_t cpus = 1;         // simulated CPUs (per-CPU maps)
     uint32_t cpu = 0;          // the CPU the program runs on
+    uint32_t ifindex = 1;      // the device a packet arrives on
+    uint32_t rx_queue = 0;
+    uint64_t func_ip = 0;      // what bpf_get_func_ip returns
+    uint64_t cookie = 0;       // what bpf_get_attach_cookie returns
     std::vector<std::string> map_files;  // NAME=FILE.json, filled before the run
     bool dump_maps = false;
+    std::string event_type;  // a BTF struct to show ring buffer and perf event records as
     bool json = false;
     std::string clock = "fixed";  // fixed or host
     uint64_t clock_start_ns = 1'000'000'000;
