@@ -22,8 +22,7 @@ constexpr uint32_t kSkbHeadroom = 66;
 
 // struct __sk_buff member offsets (linux/bpf.h), checked against the uapi header by the isa
 // context layout tests.
-constexpr uint32_t kSkbLen = 0, kSkbPktType = 4, kSkbProtocol = 16, kSkbIngressIfindex = 36, kSkbIfindex = 40,
-                   kSkbWireLen = 160, kSkbGsoSegs = 164;
+constexpr uint32_t kSkbLen = 0, kSkbPktType = 4, kSkbProtocol = 16, kSkbIfindex = 40, kSkbWireLen = 160;
 // struct xdp_md.
 constexpr uint32_t kXdpIngressIfindex = 12, kXdpRxQueueIndex = 16;
 
@@ -60,16 +59,27 @@ uint32_t given_or(const uint8_t* ctx, uint32_t offset, uint32_t fallback) {
     return value != 0 ? value : fallback;
 }
 
-// eth_type_trans's packet type for a frame received on a device whose address is all zeros
-// (the loopback device BPF_PROG_TEST_RUN uses).
+// eth_type_trans's packet type for a frame received on the loopback device BPF_PROG_TEST_RUN
+// uses: its address is all zeros and it has no broadcast address (it never calls ether_setup),
+// so a broadcast frame counts as multicast.
 uint32_t packet_type(std::span<const uint8_t> frame) {
     if (frame.size() < kEthernetHeader) return 0;
-    const bool multicast = (frame[0] & 1) != 0;
-    const bool broadcast = std::all_of(frame.begin(), frame.begin() + 6, [](uint8_t b) { return b == 0xff; });
-    if (broadcast) return 1;  // PACKET_BROADCAST
-    if (multicast) return 2;  // PACKET_MULTICAST
+    if ((frame[0] & 1) != 0) return 2;  // PACKET_MULTICAST
     const bool ours = std::all_of(frame.begin(), frame.begin() + 6, [](uint8_t b) { return b == 0; });
     return ours ? 0 : 3;  // PACKET_HOST or PACKET_OTHERHOST
+}
+
+// eth_type_trans's skb->protocol, in network byte order as the __sk_buff field holds it: the
+// EtherType, or for an 802.3 length field ETH_P_802_3 (a raw IPX payload starting 0xffff) or
+// ETH_P_802_2.
+uint32_t packet_protocol(std::span<const uint8_t> frame) {
+    if (frame.size() < kEthernetHeader) return 0;
+    uint32_t ether_type = uint32_t{frame[12]} << 8 | frame[13];
+    if (ether_type < 0x600) {
+        const bool raw = frame.size() >= kEthernetHeader + 2 && frame[14] == 0xff && frame[15] == 0xff;
+        ether_type = raw ? 0x0001 : 0x0004;
+    }
+    return (ether_type >> 8) | (ether_type & 0xff) << 8;
 }
 
 }  // namespace
@@ -161,17 +171,13 @@ Status build_run_context(Runtime::Impl& impl, RunState& run, MemoryMap& memory, 
         }
         put32(ctx, kSkbLen, static_cast<uint32_t>(p.length()));
         put32(ctx, kSkbPktType, packet_type(bytes));
-        // skb->protocol is the Ethernet type as it lies in the frame (network byte order).
-        put32(ctx, kSkbProtocol,
-              bytes.size() >= kEthernetHeader ? uint32_t{bytes[12]} | uint32_t{bytes[13]} << 8 : 0);
-        put32(ctx, kSkbIngressIfindex, given_or(ctx, kSkbIngressIfindex, request.ingress_ifindex));
-        put32(ctx, kSkbIfindex, given_or(ctx, kSkbIfindex, request.ingress_ifindex));
-        uint32_t wire_len = 0;
-        std::memcpy(&wire_len, ctx + kSkbWireLen, 4);
-        if (wire_len == 0) put32(ctx, kSkbWireLen, static_cast<uint32_t>(bytes.size()));
-        uint32_t gso_segs = 0;
-        std::memcpy(&gso_segs, ctx + kSkbGsoSegs, 4);
-        if (gso_segs == 0) put32(ctx, kSkbGsoSegs, 1);
+        put32(ctx, kSkbProtocol, packet_protocol(bytes));
+        put32(ctx, kSkbIfindex, request.ingress_ifindex);
+        // skb_iif, gso_segs and wire_len come only from a context the caller gives; given one,
+        // a zero wire_len becomes the packet's length (convert___skb_to_skb).
+        if (!request.context.empty()) {
+            put32(ctx, kSkbWireLen, given_or(ctx, kSkbWireLen, static_cast<uint32_t>(p.length())));
+        }
         legacy_packet = std::span<const uint8_t>(p.at(p.data), p.length());
     } else {
         if (!request.packet.empty()) {
@@ -190,10 +196,12 @@ Status build_run_context(Runtime::Impl& impl, RunState& run, MemoryMap& memory, 
 void collect_packet(RunState& run) {
     if (!run.has_packet) return;
     const PacketBuffer& p = run.packet;
-    // The packet from its current head, or a socket filter's from its Ethernet header.
-    const uint64_t start = run.type == isa::ProgramType::SocketFilter ? p.output_start : p.data;
-    run.outcome->packet.assign(reinterpret_cast<const uint8_t*>(start),
-                               reinterpret_cast<const uint8_t*>(p.data_end));
+    auto& out = run.outcome->packet;
+    // A socket filter's packet comes back with the Ethernet header it did not see zeroed, as
+    // BPF_PROG_TEST_RUN pushes it back.
+    if (run.type == isa::ProgramType::SocketFilter) out.assign(p.data - p.output_start, 0);
+    out.insert(out.end(), reinterpret_cast<const uint8_t*>(p.data),
+               reinterpret_cast<const uint8_t*>(p.data_end));
 }
 
 }  // namespace bpfvm::vm
