@@ -322,6 +322,35 @@ TEST(RuntimeHelpers, HelpersOfOtherProgramTypesAndUnimplementedOnesAreNamed) {
     EXPECT_NE(outcome.error->message.find("bpf_strtol"), std::string::npos) << outcome.error->message;
 }
 
+TEST(RuntimeHelpers, EmbeddersAddHelpersWithPrototypes) {
+    // Helper 1000 sums `size` bytes at `pointer`; its prototype says so, so the runtime checks
+    // the memory before the helper sees it.
+    auto rt = make({}, {program("sum", isa::ProgramType::Bytes,
+                                "stdw [%r10-8], 0x01020304\nmov %r1, %r10\nadd %r1, -8\nmov %r2, 8\n"
+                                "call 1000\nexit"),
+                        program("overrun", isa::ProgramType::Bytes,
+                                "mov %r1, %r10\nadd %r1, -8\nmov %r2, 16\ncall 1000\nexit")});
+    isa::HelperPrototype prototype{};
+    prototype.id = 1000;
+    prototype.name = "sum_bytes";
+    prototype.known = true;
+    prototype.ret = isa::ReturnKind::Integer;
+    prototype.args = {isa::ArgKind::PtrToReadonlyMem, isa::ArgKind::ConstSize};
+    prototype.arg_count = 2;
+    prototype.callers = isa::ProgramTypeSet::every_type();
+    rt->add_helper(prototype, [](const HelperCall& call) -> Result<HelperReturn> {
+        uint64_t sum = 0;
+        for (uint64_t i = 0; i < call.args[1]; ++i) sum += reinterpret_cast<const uint8_t*>(call.args[0])[i];
+        return HelperReturn{sum};
+    });
+    EXPECT_EQ(run(*rt, 0).r0, 10u);
+    RunOutcome outcome = run(*rt, 1);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_EQ(outcome.error->kind, ErrorKind::HelperArgument);
+    EXPECT_NE(outcome.error->message.find("bpf_sum_bytes argument 1"), std::string::npos)
+        << outcome.error->message;
+}
+
 TEST(RuntimeHelpers, TracePrintkFormatsLines) {
     // "n=%d\n" on the stack, as clang builds short strings.
     auto rt = make({}, {program("print", isa::ProgramType::Bytes,

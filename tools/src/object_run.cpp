@@ -46,6 +46,11 @@ std::vector<uint8_t> key_bytes(uint32_t key) {
     return bytes;
 }
 
+bool is_per_cpu(isa::MapType type) {
+    return type == isa::MapType::PercpuArray || type == isa::MapType::PercpuHash ||
+           type == isa::MapType::LruPercpuHash;
+}
+
 const loader::Btf* btf_of(const loader::Object& object) {
     return object.btf.get();
 }
@@ -124,8 +129,7 @@ json map_to_json(const vm::Runtime& runtime, vm::MapId id, const loader::Object&
     out["value_size"] = spec.value_size;
     out["max_entries"] = spec.max_entries;
     json entries = json::array();
-    const bool per_cpu = spec.type == isa::MapType::PercpuArray || spec.type == isa::MapType::PercpuHash ||
-                         spec.type == isa::MapType::LruPercpuHash;
+    const bool per_cpu = is_per_cpu(spec.type);
     if (const auto* elements = dynamic_cast<const vm::ElementMap*>(&map)) {
         for (const std::vector<uint8_t>& key : elements->keys()) {
             auto values = elements->read(key);
@@ -233,7 +237,7 @@ Status map_from_json(vm::Runtime& runtime, vm::MapId id, const loader::Object& o
         std::vector<uint8_t> values;
         const uint32_t stride = (spec.value_size + 7) / 8 * 8;
         const uint32_t cpus = elements->user_value_size() / std::max<uint32_t>(stride, 1);
-        const bool per_cpu = elements->user_value_size() != spec.value_size;
+        const bool per_cpu = is_per_cpu(spec.type);
         if (per_cpu) {
             // One value for every CPU, or a list with one per CPU.
             values.assign(elements->user_value_size(), 0);

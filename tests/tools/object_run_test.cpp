@@ -1,0 +1,142 @@
+// `bpfvm run prog.o` beyond the corpus expectations: captures in and out, map files that are
+// wrong, and dumps that can be fed back as map files.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "bpfvm/tools/commands.hpp"
+#include "pcap_io.hpp"
+
+namespace bpfvm::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string corpus(const std::string& name) {
+    return (fs::path(BPFVM_CORPUS_DIR) / name).string();
+}
+
+std::string capture() {
+    return (fs::path(BPFVM_SOURCE_DIR) / "corpus" / "packets" / "firewall.pcap").string();
+}
+
+struct Output {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+Output run(const RunOptions& options) {
+    std::ostringstream out, err;
+    const int code = run_command(options, out, err);
+    return {code, out.str(), err.str()};
+}
+
+class ObjectRunTest : public ::testing::Test {
+ protected:
+    void SetUp() override {
+        dir_ = fs::temp_directory_path() / ("bpfvm-object-run-" + std::to_string(getpid()) + "-" +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::create_directories(dir_);
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+    std::string write(const std::string& name, const std::string& text) {
+        std::ofstream(dir_ / name) << text;
+        return (dir_ / name).string();
+    }
+    fs::path dir_;
+};
+
+TEST_F(ObjectRunTest, CaptureOutHoldsThePacketsAsTheProgramLeftThem) {
+    // xdp_redirect_ifindex swaps the MAC addresses of every frame long enough to have them.
+    RunOptions options;
+    options.file = corpus("xdp_redirect.bpf.o");
+    options.function = "xdp_redirect_ifindex";
+    options.pcap_in = capture();
+    options.pcap_out = (dir_ / "out.pcap").string();
+    Output result = run(options);
+    ASSERT_EQ(result.code, 0) << result.err;
+    auto in = read_pcap(options.pcap_in);
+    auto out = read_pcap(options.pcap_out);
+    ASSERT_TRUE(in && out);
+    ASSERT_EQ(in->size(), out->size());
+    size_t swapped = 0;
+    for (size_t i = 0; i < in->size(); ++i) {
+        const auto& before = (*in)[i].data;
+        const auto& after = (*out)[i].data;
+        ASSERT_EQ(before.size(), after.size()) << "packet " << i;
+        EXPECT_EQ((*in)[i].timestamp_ns, (*out)[i].timestamp_ns) << "packet " << i;
+        if (before.size() < 14) {
+            EXPECT_EQ(before, after) << "packet " << i << " is too short to be touched";
+            continue;
+        }
+        EXPECT_TRUE(std::equal(before.begin(), before.begin() + 6, after.begin() + 6)) << "packet " << i;
+        EXPECT_TRUE(std::equal(before.begin() + 6, before.begin() + 12, after.begin())) << "packet " << i;
+        EXPECT_TRUE(std::equal(before.begin() + 12, before.end(), after.begin() + 12)) << "packet " << i;
+        ++swapped;
+    }
+    EXPECT_EQ(swapped, in->size() - 1);  // all but the 10-byte runt
+    EXPECT_NE(result.out.find("XDP_REDIRECT: 12"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("XDP_DROP: 1"), std::string::npos) << result.out;
+}
+
+TEST_F(ObjectRunTest, DumpsCanBeFedBackAsMapFiles) {
+    RunOptions options;
+    options.file = corpus("xdp_firewall.bpf.o");
+    options.pcap_in = capture();
+    options.json = true;
+    Output first = run(options);
+    ASSERT_EQ(first.code, 0) << first.err;
+    auto dump = nlohmann::ordered_json::parse(first.out)["maps"]["drop_stats"];
+    // Run again with the counters of the first run loaded: every counter doubles.
+    options.map_files = {"drop_stats=" + write("stats.json", dump.dump())};
+    Output second = run(options);
+    ASSERT_EQ(second.code, 0) << second.err;
+    auto again = nlohmann::ordered_json::parse(second.out)["maps"]["drop_stats"]["entries"];
+    const auto& before = dump["entries"];
+    ASSERT_EQ(again.size(), before.size());
+    for (size_t i = 0; i < again.size(); ++i) {
+        EXPECT_EQ(again[i]["values"][0].get<uint64_t>(), 2 * before[i]["values"][0].get<uint64_t>()) << i;
+    }
+}
+
+TEST_F(ObjectRunTest, BadMapFilesAndOptionsAreUsageErrors) {
+    RunOptions options;
+    options.file = corpus("xdp_firewall.bpf.o");
+    options.packet_hex = "0200000000020200000000010800";
+    const std::pair<std::string, std::string> cases[] = {
+        {"blocked_ports=" + write("big.json", R"([{"key": 70000, "value": 1}])"), "out of range"},
+        {"blocked_ports=" + write("nokey.json", R"([{"value": 1}])"), "key"},
+        {"blocked_ports=" + write("broken.json", "[{"), "not JSON"},
+        {"nosuchmap=" + write("empty.json", "[]"), "no map 'nosuchmap'"},
+        {"blocked_ports", "NAME=FILE.json"},
+    };
+    for (const auto& [assignment, why] : cases) {
+        options.map_files = {assignment};
+        Output result = run(options);
+        EXPECT_EQ(result.code, 2) << assignment;
+        EXPECT_NE(result.err.find(why), std::string::npos) << assignment << ": " << result.err;
+    }
+    options.map_files.clear();
+    options.function = "nosuch";
+    Output result = run(options);
+    EXPECT_EQ(result.code, 2);
+    EXPECT_NE(result.err.find("xdp_firewall"), std::string::npos) << "lists the programs: " << result.err;
+}
+
+TEST_F(ObjectRunTest, FaultsExitWithOneAndNameTheSourceLine) {
+    RunOptions options;
+    options.file = corpus("reject_null_check.bpf.o");
+    options.packet_hex = "0200000000020200000000010800";
+    Output result = run(options);
+    EXPECT_EQ(result.code, 1);
+    EXPECT_NE(result.err.find("error[memory-fault]"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("reject_null_check.bpf.c:"), std::string::npos) << result.err;
+}
+
+}  // namespace
+}  // namespace bpfvm::tools
