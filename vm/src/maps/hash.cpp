@@ -52,12 +52,7 @@ class HashMap final : public ElementMap {
         });
     }
 
-    int64_t remove(const uint8_t* key) override {
-        const auto slot = slots_.find(key);
-        if (!slot) return -ENOENT;
-        slots_.erase(*slot);
-        return 0;
-    }
+    int64_t remove(const uint8_t* key) override { return slots_.erase_key(key); }
 
     std::optional<std::vector<uint8_t>> read(std::span<const uint8_t> key) const override {
         if (key.size() != spec().key_size) return std::nullopt;

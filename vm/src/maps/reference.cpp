@@ -86,12 +86,7 @@ class ReferenceHash final : public ReferenceMap {
         return 0;
     }
 
-    int64_t remove(const uint8_t* key) override {
-        const auto slot = slots_.find(key);
-        if (!slot) return -ENOENT;
-        slots_.erase(*slot);
-        return 0;
-    }
+    int64_t remove(const uint8_t* key) override { return slots_.erase_key(key); }
 
     std::vector<std::pair<std::vector<uint8_t>, uint32_t>> entries() const override {
         std::vector<std::pair<std::vector<uint8_t>, uint32_t>> present;

@@ -1,6 +1,7 @@
 // Host memory for map values and keys, and the key index of hash-shaped maps.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -48,6 +49,13 @@ class SlotTable {
     // Takes a free slot for a key that is not present; the table must not be full.
     uint32_t insert(const uint8_t* key);
     void erase(uint32_t slot);
+    // map_delete_elem on a keyed map: 0, or -ENOENT when the key has no slot.
+    int64_t erase_key(const uint8_t* key) {
+        const auto slot = find(key);
+        if (!slot) return -ENOENT;
+        erase(*slot);
+        return 0;
+    }
 
     uint32_t size() const { return static_cast<uint32_t>(index_.size()); }
     bool full() const { return size() == capacity_; }
