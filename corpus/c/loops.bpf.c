@@ -9,11 +9,11 @@
 // bpfvm-expect: verdict loop_callback accept
 // bpfvm-expect: loadable yes
 // bpfvm-expect: run const xdp_checksum_const --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
-// bpfvm-expect: result const {"r0": 2, "maps": {".bss": {"entries": [{"key": "00000000", "value": "aefc000000000000"}]}}}
+// bpfvm-expect: result const {"r0": 2, "maps": {".bss": {"entries": [{"key": "00000000", "value": {"result": 64686}}]}}}
 // bpfvm-expect: run bounded sum_to_limit --map limits=inputs/limit_3.json --map data_buf=inputs/data_buf_1_to_4.json
-// bpfvm-expect: result bounded {"r0": 0, "maps": {".bss": {"entries": [{"value": "0600000000000000"}]}}}
+// bpfvm-expect: result bounded {"r0": 0, "maps": {".bss": {"entries": [{"value": {"result": 6}}]}}}
 // bpfvm-expect: run callback loop_callback --map data_buf=inputs/data_buf_1_to_4.json
-// bpfvm-expect: result callback {"r0": 256, "maps": {".bss": {"entries": [{"value": "0a00000000000000"}]}}}
+// bpfvm-expect: result callback {"r0": 256, "maps": {".bss": {"entries": [{"value": {"result": 10}}]}}}
 //
 // The three ways of looping that the kernel verifier accepts:
 //  - xdp_checksum_const: a loop with a constant trip count (the one's

@@ -2,6 +2,7 @@
 // section of variable-length records and a string section of NUL-terminated names.
 #include "bpfvm/loader/btf.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -405,6 +406,25 @@ std::span<const BtfParam> Btf::params(uint32_t id) const {
 }
 std::span<const BtfVarSecinfo> Btf::var_secinfos(uint32_t id) const {
     return items_of(type(id), var_secinfos_, BtfKind::Datasec, BtfKind::Datasec);
+}
+
+void Btf::lay_out_datasec(uint32_t id, uint32_t size, std::span<const uint32_t> offsets) {
+    if (id >= types_.size() || types_[id].kind != BtfKind::Datasec) return;
+    BtfType& datasec = types_[id];
+    if (offsets.size() != datasec.vlen) return;
+    datasec.size_or_type = size;
+    auto first = var_secinfos_.begin() + datasec.first_item;
+    auto last = first + datasec.vlen;
+    for (auto [info, offset] = std::pair{first, offsets.begin()}; info != last; ++info, ++offset)
+        info->offset = *offset;
+    // Stable, so variables at the same offset (zero-sized ones) keep clang's order.
+    std::stable_sort(first, last,
+                     [](const BtfVarSecinfo& a, const BtfVarSecinfo& b) { return a.offset < b.offset; });
+}
+
+void Btf::set_var_linkage(uint32_t id, BtfLinkage linkage) {
+    if (id >= types_.size() || types_[id].kind != BtfKind::Var) return;
+    types_[id].extra_[0] = static_cast<uint32_t>(linkage);
 }
 
 std::optional<uint32_t> Btf::find_by_name(std::string_view name, BtfKind kind) const {

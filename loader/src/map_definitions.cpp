@@ -3,8 +3,11 @@
 #include <elf.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
+#include <string_view>
 #include <utility>
+#include <vector>
 
 namespace bpfvm::loader::detail {
 
@@ -328,9 +331,14 @@ Status collect_btf_maps(const ElfFile& elf, const Btf* btf, MapTable& table) {
     return Ok{};
 }
 
-Status collect_global_data(const ElfFile& elf, MapTable& table) {
+Status collect_global_data(const ElfFile& elf, const Btf* btf, MapTable& table) {
     // The kernel's limit on an array map's value size.
     constexpr uint64_t kMaxValueSize = INT32_MAX;
+    // The first DATASEC of each name (btf__find_by_name_kind), indexed once for all sections.
+    std::map<std::string_view, uint32_t> datasecs;
+    for (uint32_t id = 1; btf && id < btf->type_count(); ++id) {
+        if (btf->type(id)->kind == BtfKind::Datasec) datasecs.try_emplace(btf->name(id), id);
+    }
     for (const ElfSection& section : elf.sections()) {
         if (!is_global_data_section(section) || section.size == 0) continue;
         if (section.size > kMaxValueSize) {
@@ -351,11 +359,75 @@ Status collect_global_data(const ElfFile& elf, MapTable& table) {
         map.flags = kFlagMmapable | (map.read_only ? kFlagReadOnlyForPrograms : 0);
         // .bss (SHT_NOBITS) has no bytes in the file and starts zeroed: initial_data stays empty.
         if (section.type != SHT_NOBITS) map.initial_data.assign(section.data.begin(), section.data.end());
+        // The value is the section's DATASEC, as libbpf types it (the key stays the plain u32
+        // index 0); only one laid out for these bytes describes them.
+        if (auto datasec = datasecs.find(section.name);
+            datasec != datasecs.end() && btf->type(datasec->second)->size() == section.size) {
+            map.value_type_id = datasec->second;
+        }
         table.maps.push_back(std::move(map));
         table.placement.push_back({section.index, 0, section.size, std::nullopt});
     }
     return Ok{};
 }
+
+// libbpf's btf_fixup_datasec over one object. Sections and symbols are indexed once, so a
+// crafted object with many DATASECs, variables or symbols costs n log n, not n * m.
+class DatasecFixer {
+ public:
+    DatasecFixer(const ElfFile& elf, Btf& btf) : btf_(btf) {
+        for (const ElfSection& section : elf.sections()) sections_.try_emplace(section.name, &section);
+        // The symbol libbpf matches a variable with (find_elf_var_sym): the first global or
+        // weak object of that name; here also required to be in the variable's section.
+        for (const ElfSymbol& symbol : elf.symbols()) {
+            if (symbol.type == STT_OBJECT && (symbol.binding == STB_GLOBAL || symbol.binding == STB_WEAK))
+                symbols_.try_emplace(std::pair{uint32_t{symbol.section}, std::string_view(symbol.name)},
+                                     &symbol);
+        }
+    }
+
+    // The fix-up of one DATASEC, or nothing when it cannot be done consistently.
+    void fix_up(uint32_t id) {
+        const BtfType& datasec = *btf_.type(id);
+        // The extern sections are laid out from the externs (libbpf's collect_externs), which
+        // bpfvm does not support; their names are not ELF sections.
+        if (datasec.name.empty() || datasec.name == ".kconfig" || datasec.name == ".ksyms") return;
+        auto found = sections_.find(datasec.name);
+        if (found == sections_.end()) return;
+        const ElfSection& section = *found->second;
+        if (section.size == 0 || section.size > UINT32_MAX) return;
+        // The BPF static linker writes sizes and offsets; then only the linkage is fixed up.
+        const bool clang_layout = datasec.size() == 0;
+        const uint32_t size = clang_layout ? static_cast<uint32_t>(section.size) : datasec.size();
+        std::vector<uint32_t> offsets;
+        std::vector<uint32_t> hidden;
+        for (const BtfVarSecinfo& info : btf_.var_secinfos(id)) {
+            const BtfType* var = btf_.type(info.type);
+            if (!var || var->kind != BtfKind::Var) return;
+            uint32_t offset = info.offset;
+            // Static variables have their offsets (clang writes them relative to the section);
+            // externs have no storage here.
+            if (var->var_linkage() != BtfLinkage::Static && var->var_linkage() != BtfLinkage::Extern) {
+                auto symbol = symbols_.find(std::pair{section.index, var->name});
+                if (symbol == symbols_.end() || symbol->second->value > UINT32_MAX) return;
+                if (clang_layout) offset = static_cast<uint32_t>(symbol->second->value);
+                // As libbpf does for functions: a hidden global is private to the object, which
+                // makes it static to the kernel.
+                const uint8_t visibility = symbol->second->visibility;
+                if (visibility == STV_HIDDEN || visibility == STV_INTERNAL) hidden.push_back(info.type);
+            }
+            if (offset > size || info.size > size - offset) return;
+            offsets.push_back(offset);
+        }
+        btf_.lay_out_datasec(id, size, offsets);
+        for (uint32_t var : hidden) btf_.set_var_linkage(var, BtfLinkage::Static);
+    }
+
+ private:
+    Btf& btf_;
+    std::map<std::string_view, const ElfSection*> sections_;  // the first of each name
+    std::map<std::pair<uint32_t, std::string_view>, const ElfSymbol*> symbols_;
+};
 
 bool has_prefix_or_equals(std::string_view name, std::string_view base) {
     return name == base || (name.starts_with(base) && name.size() > base.size() && name[base.size()] == '.');
@@ -390,6 +462,13 @@ std::optional<uint32_t> MapTable::data_map_of(uint32_t section) const {
     return std::nullopt;
 }
 
+void fix_up_datasecs(const ElfFile& elf, Btf& btf) {
+    DatasecFixer fixer(elf, btf);
+    for (uint32_t id = 1; id < btf.type_count(); ++id) {
+        if (btf.type(id)->kind == BtfKind::Datasec) fixer.fix_up(id);
+    }
+}
+
 bool is_global_data_section(const ElfSection& section) {
     if (!(section.flags & SHF_ALLOC) || (section.flags & SHF_EXECINSTR)) return false;
     if (section.type == SHT_PROGBITS) {
@@ -402,7 +481,7 @@ Result<MapTable> collect_maps(const ElfFile& elf, const Btf* btf) {
     MapTable table;
     if (Status status = collect_legacy_maps(elf, table); !status) return status.error();
     if (Status status = collect_btf_maps(elf, btf, table); !status) return status.error();
-    if (Status status = collect_global_data(elf, table); !status) return status.error();
+    if (Status status = collect_global_data(elf, btf, table); !status) return status.error();
     return table;
 }
 

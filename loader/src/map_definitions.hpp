@@ -38,11 +38,23 @@ struct MapTable {
     std::optional<uint32_t> data_map_of(uint32_t section) const;
 };
 
+// Completes the object's DATASECs from the ELF file, as libbpf does when it opens an object
+// (btf_fixup_datasec): clang writes them with size 0 and offset 0 for every non-static
+// variable. Each DATASEC named after a section gets the section's size, each global variable
+// the value of its ELF symbol in that section, and each hidden global becomes static; the
+// variables are then sorted by offset. Static variables keep their offsets (clang writes them)
+// and externs, like the .kconfig and .ksyms sections, are left alone. A DATASEC that cannot be
+// completed consistently (no such section, an entry that is not a variable, a variable without
+// its symbol or outside the section) is left as it is: libbpf would refuse the object, bpfvm
+// only needs the BTF to describe global data.
+void fix_up_datasecs(const ElfFile& elf, Btf& btf);
+
 // Whether libbpf makes a global-data map from a section of this name and type.
 bool is_global_data_section(const ElfSection& section);
 
 // All maps of the object. `btf` may be null (an object built without -g); BTF-defined maps
-// then are an error naming the `.maps` section.
+// then are an error naming the `.maps` section. Global-data maps are typed by their section's
+// DATASEC, so `btf` should have been through fix_up_datasecs.
 Result<MapTable> collect_maps(const ElfFile& elf, const Btf* btf);
 
 // Reads the `values` initializers of BTF-defined prog-array and map-in-map definitions from

@@ -1,7 +1,8 @@
 // load_object: from a validated ELF file to self-contained programs, the way libbpf opens and
-// relocates an object: BTF and BTF.ext first, then maps, then CO-RE per code section, then per
-// program the relocations of maps, global data and subprogram calls, with subprograms appended
-// in the order libbpf appends them (depth first, at their first call).
+// relocates an object: BTF (its DATASECs laid out from the ELF file) and BTF.ext first, then
+// maps, then CO-RE per code section, then per program the relocations of maps, global data and
+// subprogram calls, with subprograms appended in the order libbpf appends them (depth first,
+// at their first call).
 #include "bpfvm/loader/object.hpp"
 
 #include <elf.h>
@@ -116,6 +117,8 @@ class ObjectLoader {
         if (!btf_section) return Ok{};
         auto btf = Btf::parse(btf_section->data);
         if (!btf) return located(btf.error(), ".BTF");
+        // Sizes and offsets clang leaves zero, filled in as libbpf does, before anyone reads them.
+        detail::fix_up_datasecs(elf_, *btf);
         btf_ = std::make_shared<const Btf>(std::move(*btf));
         if (const ElfSection* ext_section = elf_.section(".BTF.ext")) {
             auto ext = BtfExt::parse(ext_section->data, *btf_);

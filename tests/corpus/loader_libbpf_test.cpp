@@ -2,6 +2,7 @@
 // the same programs and maps (in libbpf's order, with its flags), and, where the kernel lets us
 // load, the same linked instructions libbpf handed to the kernel (subprograms appended in the
 // same order, calls and map references relocated to the same targets).
+#include <bpf/btf.h>
 #include <gtest/gtest.h>
 
 #include <iterator>
@@ -85,6 +86,67 @@ TEST(LoaderCorpus, MapsMatchLibbpfInOrder) {
         }
         EXPECT_EQ(ours, theirs);
     }
+}
+
+// The object's BTF as libbpf fixes it up when it opens the object (btf_fixup_datasec): every
+// DATASEC with the same size and the same variables at the same offsets, in the same order,
+// with the same linkage (hidden globals become static); and maps with the same BTF key and
+// value types (global data: its DATASEC). Over the corpus and the loader's own cases.
+TEST(LoaderCorpus, DatasecsAndMapTypesMatchLibbpf) {
+    std::vector<fs::path> objects;
+    for (const auto& entry : corpus_entries()) objects.push_back(entry.object);
+    for (const auto& file : fs::directory_iterator(fs::path(BPFVM_CORPUS_DIR) / "loader")) {
+        if (file.path().string().ends_with(".bpf.o")) objects.push_back(file.path());
+    }
+    std::sort(objects.begin(), objects.end());
+    size_t datasecs = 0, typed_maps = 0;
+    for (const fs::path& path : objects) {
+        SCOPED_TRACE(path.filename().string());
+        libbpf_messages.clear();
+        ObjectPtr reference = open_object(path);
+        auto object = loader::load_object(path);
+        if (!reference || !object) continue;  // legacy maps (libbpf), externs (bpfvm): no common ground
+        const btf* theirs = bpf_object__btf(reference.get());
+        ASSERT_EQ(theirs != nullptr, object->btf != nullptr);
+        if (!theirs) continue;
+        const loader::Btf& ours = *object->btf;
+        ASSERT_EQ(btf__type_cnt(theirs), ours.type_count());
+        for (uint32_t id = 1; id < ours.type_count(); ++id) {
+            if (ours.type(id)->kind != loader::BtfKind::Datasec) continue;
+            SCOPED_TRACE(std::string(ours.name(id)));
+            const btf_type* t = btf__type_by_id(theirs, id);
+            ASSERT_TRUE(btf_is_datasec(t));
+            EXPECT_EQ(btf__name_by_offset(theirs, t->name_off), ours.name(id));
+            EXPECT_EQ(t->size, ours.type(id)->size());
+            ASSERT_EQ(btf_vlen(t), ours.var_secinfos(id).size());
+            const btf_var_secinfo* vsi = btf_var_secinfos(t);
+            for (const loader::BtfVarSecinfo& info : ours.var_secinfos(id)) {
+                EXPECT_EQ(vsi->type, info.type);
+                EXPECT_EQ(vsi->offset, info.offset) << ours.name(info.type);
+                EXPECT_EQ(vsi->size, info.size);
+                const btf_type* var = btf__type_by_id(theirs, vsi->type);
+                if (btf_is_var(var)) {
+                    EXPECT_EQ(btf_var(var)->linkage,
+                              static_cast<uint32_t>(ours.type(info.type)->var_linkage()))
+                        << ours.name(info.type);
+                }
+                ++vsi;
+            }
+            ++datasecs;
+        }
+        bpf_map* map;
+        bpf_object__for_each_map(map, reference.get()) {
+            const std::string name = normalise_map_name(bpf_map__name(map));
+            auto it = std::find_if(object->maps.begin(), object->maps.end(),
+                                   [&](const loader::MapDefinition& m) { return m.name == name; });
+            ASSERT_NE(it, object->maps.end()) << name;
+            EXPECT_EQ(it->key_type_id, bpf_map__btf_key_type_id(map)) << name;
+            EXPECT_EQ(it->value_type_id, bpf_map__btf_value_type_id(map)) << name;
+            if (it->origin == loader::MapOrigin::GlobalData && it->value_type_id != 0) ++typed_maps;
+        }
+    }
+    EXPECT_GT(datasecs, 40u);
+    EXPECT_GT(typed_maps, 10u);
 }
 
 // What libbpf turned one of our relocated instructions into: map references become file

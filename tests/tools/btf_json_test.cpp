@@ -395,15 +395,17 @@ TEST(BtfJsonCorpus, GlobalDataSections) {
     ASSERT_TRUE(license);
     expect_round_trip(*object.btf, *license, {'G', 'P', 'L', 0}, "GPL");
 
-    // The DATASEC as clang wrote it (size 0, both variables at offset 0) has no layout: hex.
-    auto raw = object.btf->find_by_name(".data", BtfKind::Datasec);
-    ASSERT_TRUE(raw);
+    // The loader lays out the DATASEC as libbpf does and types the map with it.
     const MapDefinition& data = map_named(object, ".data");
-    EXPECT_EQ(btf_to_json(*object.btf, *raw, data.initial_data), bytes_to_hex(data.initial_data));
+    ASSERT_NE(data.value_type_id, 0u);
+    EXPECT_EQ(btf_to_json(*object.btf, data.value_type_id, data.initial_data),
+              (json{{"seen_bytes", 0x1000}, {"scale", 3}}));
 }
 
 TEST(BtfJsonCorpus, EveryCorpusMapRoundTrips) {
-    // Whatever the types, patterned bytes of every map's key and value print and read back.
+    // Whatever the types, patterned bytes of every map's key and value print and read back;
+    // padding no member covers (between DATASEC variables, in structs) is not printed, so it
+    // comes back zero: the JSON is what must survive the round trip.
     for (const fs::path& path : loader::btf_test::corpus_objects()) {
         auto object = loader::load_object(path);
         if (!object.ok() || !object->btf) continue;
@@ -416,7 +418,8 @@ TEST(BtfJsonCorpus, EveryCorpusMapRoundTrips) {
                 auto back = json_to_bytes(object->btf.get(), type, printed, size);
                 ASSERT_TRUE(back.ok())
                     << path.filename() << " " << map.name << ": " << back.error().to_string();
-                EXPECT_EQ(*back, bytes) << path.filename() << " " << map.name << ": " << printed.dump();
+                EXPECT_EQ(btf_to_json(*object->btf, type, *back), printed)
+                    << path.filename() << " " << map.name << ": " << printed.dump();
             }
         }
     }

@@ -36,13 +36,14 @@ class LpmTrieMap final : public ElementMap {
         memory.add(values_.data(), values_.size(), (spec().flags & kFlagReadOnlyProg) == 0, name());
     }
 
-    uint8_t* lookup(const uint8_t* key, uint32_t /*cpu*/) override {
+    uint8_t* lookup(const uint8_t* key, [[maybe_unused]] uint32_t cpu) override {
         assert(cpu < cpus());
         const auto slot = longest_match(key, scratch_.data());
         return slot ? value_at(*slot) : nullptr;
     }
 
-    int64_t update(const uint8_t* key, const uint8_t* value, uint64_t flags, uint32_t /*cpu*/) override {
+    int64_t update(const uint8_t* key, const uint8_t* value, uint64_t flags,
+                   [[maybe_unused]] uint32_t cpu) override {
         assert(cpu < cpus());
         // trie_update_elem: BPF_F_LOCK counts as an unknown flag; a full trie is -ENOSPC.
         if (flags > kUpdateExist) return -EINVAL;
@@ -101,7 +102,7 @@ class LpmTrieMap final : public ElementMap {
         return all;
     }
 
-    void for_each(uint32_t /*cpu*/,
+    void for_each([[maybe_unused]] uint32_t cpu,
                   const std::function<bool(std::span<const uint8_t> key, uint8_t* value)>& visit) override {
         assert(cpu < cpus());
         for (uint32_t slot : ordered_slots()) {

@@ -37,13 +37,14 @@ class RedirectArray final : public RedirectMap {
         memory.add(values_.data(), values_.size(), false, name());
     }
 
-    uint8_t* lookup(const uint8_t* key, uint32_t /*cpu*/) override {
+    uint8_t* lookup(const uint8_t* key, [[maybe_unused]] uint32_t cpu) override {
         assert(cpu < cpus());
         const uint32_t index = load_u32(key);
         return index < spec().max_entries && present_[index] ? value_at(index) : nullptr;
     }
 
-    int64_t update(const uint8_t* key, const uint8_t* value, uint64_t flags, uint32_t /*cpu*/) override {
+    int64_t update(const uint8_t* key, const uint8_t* value, uint64_t flags,
+                   [[maybe_unused]] uint32_t cpu) override {
         assert(cpu < cpus());
         if (flags > kUpdateExist) return -EINVAL;
         const uint32_t index = load_u32(key);
@@ -109,7 +110,7 @@ class RedirectArray final : public RedirectMap {
         return all;
     }
 
-    void for_each(uint32_t /*cpu*/,
+    void for_each([[maybe_unused]] uint32_t cpu,
                   const std::function<bool(std::span<const uint8_t> key, uint8_t* value)>& visit) override {
         assert(cpu < cpus());
         for (uint32_t i = 0; i < spec().max_entries; ++i) {
@@ -142,13 +143,14 @@ class DevmapHash final : public RedirectMap {
         memory.add(values_.data(), values_.size(), false, name());
     }
 
-    uint8_t* lookup(const uint8_t* key, uint32_t /*cpu*/) override {
+    uint8_t* lookup(const uint8_t* key, [[maybe_unused]] uint32_t cpu) override {
         assert(cpu < cpus());
         const auto slot = slots_.find(key);
         return slot ? value_at(*slot) : nullptr;
     }
 
-    int64_t update(const uint8_t* key, const uint8_t* value, uint64_t flags, uint32_t /*cpu*/) override {
+    int64_t update(const uint8_t* key, const uint8_t* value, uint64_t flags,
+                   [[maybe_unused]] uint32_t cpu) override {
         assert(cpu < cpus());
         // __dev_map_hash_update_elem: an ifindex is required, BPF_EXIST is not checked.
         if (flags > kUpdateExist || load_u32(value) == 0) return -EINVAL;
@@ -190,7 +192,7 @@ class DevmapHash final : public RedirectMap {
         return all;
     }
 
-    void for_each(uint32_t /*cpu*/,
+    void for_each([[maybe_unused]] uint32_t cpu,
                   const std::function<bool(std::span<const uint8_t> key, uint8_t* value)>& visit) override {
         assert(cpu < cpus());
         for (uint32_t slot = 0; slot < slots_.bound(); ++slot) {

@@ -117,6 +117,7 @@ struct BtfType {
 
  private:
     friend class BtfParser;
+    friend class Btf;
     // The kind's single trailing values (INT, ARRAY, VAR, DECL_TAG), kept in one slot so
     // vmlinux's 100k+ types stay small.
     uint32_t extra_[3] = {0, 0, 0};
@@ -158,6 +159,17 @@ class Btf {
     // A string by its offset into the string section; nullopt if the offset is outside it.
     std::optional<std::string_view> string_at(uint32_t offset) const;
     uint32_t string_section_size() const { return static_cast<uint32_t>(strings_->size()); }
+
+    // Fix-ups for what the compiler could not know when it wrote the BTF, applied by the loader
+    // from the ELF file before it shares the Btf (libbpf's btf_fixup_datasec). They change
+    // sizes, offsets and linkage only, never a reference, so what parse() checked still holds.
+    // Ids of another kind are ignored.
+    //
+    // Sets the size of a DATASEC and the offsets of its variables (`offsets` parallel to
+    // var_secinfos(id); ignored unless it has one offset per variable), then sorts the
+    // variables by offset, keeping the order of equal offsets.
+    void lay_out_datasec(uint32_t id, uint32_t size, std::span<const uint32_t> offsets);
+    void set_var_linkage(uint32_t id, BtfLinkage linkage);
 
  private:
     friend class BtfParser;

@@ -40,7 +40,9 @@ struct MapDefinition {
     uint64_t map_extra = 0;  // bloom filter hash count, arena address, ...
     uint32_t numa_node = 0;
     MapOrigin origin;
-    uint32_t key_type_id = 0;  // BTF ids when the definition names types (0 otherwise)
+    // BTF ids when the definition names types (0 otherwise). Global data: the value is the
+    // section's DATASEC (when the BTF has one laid out for it), the key (u32 index 0) has none.
+    uint32_t key_type_id = 0;
     uint32_t value_type_id = 0;
     std::vector<uint8_t> initial_data;  // global data: the section's bytes; empty for .bss (zeros)
     bool read_only = false;             // .rodata and friends
@@ -85,7 +87,9 @@ struct Object {
     std::optional<uint32_t> kernel_version;
     std::vector<Program> programs;
     std::vector<MapDefinition> maps;
-    std::shared_ptr<const Btf> btf;  // null when the object has no .BTF
+    // Null when the object has no .BTF. DATASEC sizes and variable offsets are filled in from
+    // the ELF sections and symbols, as libbpf does when it opens an object.
+    std::shared_ptr<const Btf> btf;
 };
 
 struct LoadOptions {
