@@ -417,9 +417,14 @@ void Btf::lay_out_datasec(uint32_t id, uint32_t size, std::span<const uint32_t> 
     auto last = first + datasec.vlen;
     for (auto [info, offset] = std::pair{first, offsets.begin()}; info != last; ++info, ++offset)
         info->offset = *offset;
-    // Stable, so variables at the same offset (zero-sized ones) keep clang's order.
-    std::stable_sort(first, last,
-                     [](const BtfVarSecinfo& a, const BtfVarSecinfo& b) { return a.offset < b.offset; });
+    // Variables at the same offset (zero-sized ones) keep clang's order. (std::stable_sort would
+    // say so directly, but libstdc++ 12's uses get_temporary_buffer, which clang 19 deprecates.)
+    std::vector<std::pair<BtfVarSecinfo, size_t>> ordered;
+    for (auto it = first; it != last; ++it) ordered.emplace_back(*it, ordered.size());
+    std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) {
+        return a.first.offset != b.first.offset ? a.first.offset < b.first.offset : a.second < b.second;
+    });
+    for (size_t i = 0; i < ordered.size(); ++i) first[static_cast<std::ptrdiff_t>(i)] = ordered[i].first;
 }
 
 void Btf::set_var_linkage(uint32_t id, BtfLinkage linkage) {
