@@ -77,22 +77,14 @@ class HashMap final : public ElementMap {
         });
     }
 
-    std::vector<std::vector<uint8_t>> keys() const override {
-        std::vector<std::vector<uint8_t>> all;
-        all.reserve(slots_.size());
-        for (uint32_t slot = 0; slot < slots_.bound(); ++slot) {
-            if (!slots_.present(slot)) continue;
-            const auto key = slots_.key(slot);
-            all.emplace_back(key.begin(), key.end());
-        }
-        return all;
-    }
+    std::vector<std::vector<uint8_t>> keys() const override { return slots_.present_keys(); }
 
     void for_each(uint32_t cpu,
                   const std::function<bool(std::span<const uint8_t> key, uint8_t* value)>& visit) override {
         assert(cpu < cpus());
-        // Indexes, not iterators, so a visitor that breaks the no-insert rule cannot crash us.
-        for (uint32_t slot = 0; slot < slots_.bound(); ++slot) {
+        // A snapshot of the slots, checked again, so a visitor that breaks the no-insert rule
+        // cannot crash us.
+        for (uint32_t slot : slots_.present_slots()) {
             if (!slots_.present(slot)) continue;
             const auto stored = slots_.key(slot);
             const std::vector<uint8_t> key(stored.begin(), stored.end());

@@ -143,11 +143,7 @@ class LpmTrieMap final : public ElementMap {
     // Post-order of the kernel's trie: compare the bits both prefixes cover; at the first
     // difference 0 comes first; when one prefix contains the other, the longer comes first.
     std::vector<uint32_t> ordered_slots() const {
-        std::vector<uint32_t> order;
-        order.reserve(slots_.size());
-        for (uint32_t slot = 0; slot < slots_.bound(); ++slot) {
-            if (slots_.present(slot)) order.push_back(slot);
-        }
+        std::vector<uint32_t> order = slots_.present_slots();
         std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) {
             const uint8_t* ka = given_key(a);
             const uint8_t* kb = given_key(b);

@@ -182,20 +182,12 @@ class DevmapHash final : public RedirectMap {
         return update(key.data(), values.data(), flags, 0);
     }
 
-    std::vector<std::vector<uint8_t>> keys() const override {
-        std::vector<std::vector<uint8_t>> all;
-        for (uint32_t slot = 0; slot < slots_.bound(); ++slot) {
-            if (!slots_.present(slot)) continue;
-            const auto key = slots_.key(slot);
-            all.emplace_back(key.begin(), key.end());
-        }
-        return all;
-    }
+    std::vector<std::vector<uint8_t>> keys() const override { return slots_.present_keys(); }
 
     void for_each([[maybe_unused]] uint32_t cpu,
                   const std::function<bool(std::span<const uint8_t> key, uint8_t* value)>& visit) override {
         assert(cpu < cpus());
-        for (uint32_t slot = 0; slot < slots_.bound(); ++slot) {
+        for (uint32_t slot : slots_.present_slots()) {
             if (!slots_.present(slot)) continue;
             const auto stored = slots_.key(slot);
             const std::vector<uint8_t> key(stored.begin(), stored.end());

@@ -90,8 +90,7 @@ class ReferenceHash final : public ReferenceMap {
 
     std::vector<std::pair<std::vector<uint8_t>, uint32_t>> entries() const override {
         std::vector<std::pair<std::vector<uint8_t>, uint32_t>> present;
-        for (uint32_t slot = 0; slot < slots_.bound(); ++slot) {
-            if (!slots_.present(slot)) continue;
+        for (uint32_t slot : slots_.present_slots()) {
             const auto key = slots_.key(slot);
             present.emplace_back(std::vector<uint8_t>(key.begin(), key.end()), ids_[slot]);
         }

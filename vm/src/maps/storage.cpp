@@ -102,6 +102,25 @@ std::span<const uint8_t> SlotTable::key(uint32_t slot) const {
     return {keys_.data() + slot * key_stride_, key_size_};
 }
 
+std::vector<uint32_t> SlotTable::present_slots() const {
+    std::vector<uint32_t> slots;
+    slots.reserve(size());
+    for (uint32_t slot = 0; slot < bound(); ++slot) {
+        if (present(slot)) slots.push_back(slot);
+    }
+    return slots;
+}
+
+std::vector<std::vector<uint8_t>> SlotTable::present_keys() const {
+    std::vector<std::vector<uint8_t>> keys;
+    keys.reserve(size());
+    for (uint32_t slot : present_slots()) {
+        const auto stored = key(slot);
+        keys.emplace_back(stored.begin(), stored.end());
+    }
+    return keys;
+}
+
 void SlotTable::touch(uint32_t slot) {
     if (slot == newest_) return;
     unlink(slot);

@@ -63,6 +63,10 @@ class SlotTable {
     uint32_t bound() const { return next_unused_; }
     bool present(uint32_t slot) const { return slot < next_unused_ && present_[slot] != 0; }
     std::span<const uint8_t> key(uint32_t slot) const;
+    // The slots in use, in slot order (a snapshot: a caller that visits them while the table
+    // may change checks present() again), and copies of their keys in the same order.
+    std::vector<uint32_t> present_slots() const;
+    std::vector<std::vector<uint8_t>> present_keys() const;
 
     // Use order: insert makes a slot the most recently used, so does touch.
     void touch(uint32_t slot);
