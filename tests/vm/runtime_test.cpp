@@ -415,6 +415,35 @@ TEST(RuntimeCallbacks, LoopCallsTheCallbackUntilItStops) {
     EXPECT_EQ(outcome.r0 & 0xffffffff, 10u);  // 0 + 1 + 2 + 3 + 4
 }
 
+TEST(RuntimeCallbacks, ForEachMapElemVisitsEveryElement) {
+    // The callback adds key * 100 + value into the context; r0 = visited << 32 | sum. The second
+    // program's callback writes to the key, which it may only read.
+    const std::string main_part =
+        "stdw [%r10-8], 0\nlddw %r1, map:0\nlddw %r2, func:9\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\n"
+        "call 164\nldxdw %r1, [%r10-8]\nlsh %r0, 32\nor %r0, %r1\nexit\n";
+    auto rt =
+        make({map("table", isa::MapType::Hash, 4, 8, 8)},
+             {program("sum", isa::ProgramType::Bytes,
+                      main_part + "ldxw %r6, [%r2+0]\nmul %r6, 100\nldxdw %r7, [%r3+0]\nadd %r6, %r7\n"
+                                  "ldxdw %r8, [%r4+0]\nadd %r8, %r6\nstxdw [%r4+0], %r8\nmov %r0, 0\nexit"),
+              program("write_key", isa::ProgramType::Bytes, main_part + "stw [%r2+0], 9\nmov %r0, 0\nexit")});
+    auto* table = dynamic_cast<ElementMap*>(&rt->map(0));
+    for (auto [key, value] : {std::pair<uint32_t, uint64_t>{1, 5}, {2, 7}, {3, 11}}) {
+        ASSERT_EQ(table->write(std::span(reinterpret_cast<const uint8_t*>(&key), 4),
+                               std::span(reinterpret_cast<const uint8_t*>(&value), 8), kUpdateAny),
+                  0);
+    }
+    RunOutcome outcome = run(*rt, 0);
+    ASSERT_FALSE(outcome.error.has_value()) << outcome.error->to_string();
+    EXPECT_EQ(outcome.r0 >> 32, 3u);
+    EXPECT_EQ(outcome.r0 & 0xffffffff, 623u);
+    outcome = run(*rt, 1);
+    ASSERT_TRUE(outcome.error.has_value());
+    EXPECT_EQ(outcome.error->kind, ErrorKind::MemoryFault);
+    EXPECT_NE(outcome.error->message.find("for_each_map_elem key"), std::string::npos)
+        << outcome.error->message;
+}
+
 TEST(RuntimeCallbacks, CallbackMustBeAFunction) {
     auto rt = make(
         {}, {program("wild", isa::ProgramType::Bytes,

@@ -29,16 +29,16 @@ class ArgumentCheck {
 
     Status run() {
         const RunState& run = *impl_.run;
-        const std::string name = helper_display_name(helper_.name);
         if (!isa::helper_allowed_for(proto_, run.type)) {
-            return located(
-                ErrorKind::HelperArgument,
-                name + " is not available to " + std::string(isa::program_type_name(run.type)) + " programs",
-                call_.instruction);
+            return located(ErrorKind::HelperArgument,
+                           helper_display_name(helper_.name) + " is not available to " +
+                               std::string(isa::program_type_name(run.type)) + " programs",
+                           call_.instruction);
         }
         if (proto_.gpl_only && !impl_.programs[run.program].gpl_compatible) {
             return located(ErrorKind::HelperArgument,
-                           name + " is GPL-only and the program's license is not GPL-compatible",
+                           helper_display_name(helper_.name) +
+                               " is GPL-only and the program's license is not GPL-compatible",
                            call_.instruction);
         }
         for (uint8_t i = 0; i < proto_.arg_count; ++i) {
@@ -57,9 +57,12 @@ class ArgumentCheck {
         return located(ErrorKind::HelperArgument, argument(i, what) + " " + problem, call_.instruction);
     }
 
-    Status memory(uint8_t i, std::string_view what, uint64_t size, Access access) const {
-        if (size == 0) return Ok{};
-        auto s = call_.memory.check(call_.args[i], size, access, call_.instruction, argument(i, what));
+    // Checks the memory an argument points to. Every helper call passes here, so the
+    // description is only built when the check fails.
+    template <typename Describe>
+    Status memory(uint8_t i, const Describe& describe, uint64_t size, Access access) const {
+        if (size == 0 || call_.memory.find(call_.args[i], size, access) != nullptr) return Ok{};
+        auto s = call_.memory.check(call_.args[i], size, access, call_.instruction, argument(i, describe()));
         if (!s) {
             Error e = s.error();
             e.kind = ErrorKind::HelperArgument;
@@ -93,14 +96,17 @@ class ArgumentCheck {
                 return Ok{};
             }
             case ArgKind::PtrToMapKey:
-                return memory(i, "key of map '" + map_name() + "'", map_ ? map_->spec().key_size : 0,
-                              Access::Read);
+                return memory(
+                    i, [&] { return "key of map '" + map_name() + "'"; }, map_ ? map_->spec().key_size : 0,
+                    Access::Read);
             case ArgKind::PtrToMapValue:
-                return memory(i, "value for map '" + map_name() + "'", map_ ? map_->spec().value_size : 0,
-                              Access::Read);
+                return memory(
+                    i, [&] { return "value for map '" + map_name() + "'"; },
+                    map_ ? map_->spec().value_size : 0, Access::Read);
             case ArgKind::PtrToUninitMapValue:
-                return memory(i, "buffer for a value of map '" + map_name() + "'",
-                              map_ ? map_->spec().value_size : 0, Access::Write);
+                return memory(
+                    i, [&] { return "buffer for a value of map '" + map_name() + "'"; },
+                    map_ ? map_->spec().value_size : 0, Access::Write);
             case ArgKind::PtrToCtx:
                 if (value != impl_.run->context_address() || impl_.run->context.empty()) {
                     return fail(i, "the context", "is " + to_hex(value) + ", not the program's context");
@@ -123,7 +129,7 @@ class ArgumentCheck {
                 }
                 const bool writes = kind == ArgKind::PtrToMem || kind == ArgKind::PtrToMemOrNull ||
                                     kind == ArgKind::PtrToUninitMem;
-                const std::string what = "buffer of " + std::to_string(next) + " bytes";
+                auto what = [next] { return "buffer of " + std::to_string(next) + " bytes"; };
                 if (auto s = memory(i, what, next, Access::Read); !s) return s;
                 return writes ? memory(i, what, next, Access::Write) : Status(Ok{});
             }
@@ -163,10 +169,13 @@ class ArgumentCheck {
                 }
                 return Ok{};
             }
-            case ArgKind::PtrToSpinLock: return memory(i, "a bpf_spin_lock", 4, Access::Write);
+            case ArgKind::PtrToSpinLock:
+                return memory(
+                    i, [] { return std::string("a bpf_spin_lock"); }, 4, Access::Write);
             case ArgKind::PtrToLong:
                 if (value % 8 != 0) return fail(i, "a long", "is " + to_hex(value) + ", not 8-byte aligned");
-                return memory(i, "a long", 8, Access::Write);
+                return memory(
+                    i, [] { return std::string("a long"); }, 8, Access::Write);
         }
         return Ok{};
     }

@@ -49,19 +49,11 @@ Kind* as(Map& map) {
     return dynamic_cast<Kind*>(&map);
 }
 
-// Hands the records ring buffers and perf event arrays hold to the run's reader, so events
-// keep the order in which the program sent them.
-void drain_events(KernelCall& k) {
-    for (const auto& map : k.impl.maps) {
-        std::vector<MapEvent> events;
-        if (auto* ring = dynamic_cast<RingBufferMap*>(map.get())) {
-            events = ring->consume();
-        } else if (auto* perf = dynamic_cast<PerfEventArrayMap*>(map.get())) {
-            events = perf->consume();
-        }
-        for (MapEvent& event : events) {
-            k.run.outcome->events.push_back(RecordedEvent{map->name(), event.cpu, std::move(event.data)});
-        }
+// Hands what the reader of a ring buffer or perf event array finds to the run, right after the
+// program sent it, so events keep the order in which the program sent them.
+void record_events(KernelCall& k, const Map& map, std::vector<MapEvent> events) {
+    for (MapEvent& event : events) {
+        k.run.outcome->events.push_back(RecordedEvent{map.name(), event.cpu, std::move(event.data)});
     }
 }
 
@@ -131,11 +123,10 @@ Result<HelperReturn> for_each_map_elem(KernelCall& k) {
     const size_t regions = k.call.memory.regions().size();
     elements->for_each(k.cpu(), [&](std::span<const uint8_t> key, uint8_t* value) {
         ++visited;
-        // The callback reads the key through a pointer; it gets a read-only copy.
-        std::vector<uint8_t> key_copy(key.begin(), key.end());
-        k.call.memory.add(key_copy.data(), key_copy.size(), false, "for_each_map_elem key");
+        // The callback reads the key through a pointer: the map's copy, lent read-only for the call.
+        k.call.memory.add(key.data(), key.size(), false, "for_each_map_elem key");
         auto stop = k.call.functions.call_function(
-            callback, {handle, reinterpret_cast<uint64_t>(key_copy.data()), reinterpret_cast<uint64_t>(value),
+            callback, {handle, reinterpret_cast<uint64_t>(key.data()), reinterpret_cast<uint64_t>(value),
                        callback_context, 0});
         k.call.memory.truncate(regions);
         if (!stop) {
@@ -367,8 +358,9 @@ constexpr uint64_t kRingbufWakeupFlags = 1 | 2;  // BPF_RB_NO_WAKEUP | BPF_RB_FO
 Result<HelperReturn> ringbuf_output(KernelCall& k) {
     if ((k.arg(3) & ~kRingbufWakeupFlags) != 0) return errno_return(EINVAL);
     const uint64_t size = static_cast<uint32_t>(k.arg(2));
-    const int64_t result = as<RingBufferMap>(k.map(0))->output(std::span<const uint8_t>(k.pointer(1), size));
-    drain_events(k);
+    auto* ring = as<RingBufferMap>(k.map(0));
+    const int64_t result = ring->output(std::span<const uint8_t>(k.pointer(1), size));
+    record_events(k, *ring, ring->consume());
     return HelperReturn{static_cast<uint64_t>(result)};
 }
 
@@ -382,7 +374,7 @@ Result<HelperReturn> ringbuf_commit(KernelCall& k, bool discard) {
     for (const auto& map : k.impl.maps) {
         auto* ring = dynamic_cast<RingBufferMap*>(map.get());
         if (ring != nullptr && ring->commit(record, discard)) {
-            drain_events(k);
+            record_events(k, *ring, ring->consume());
             return HelperReturn{0};
         }
     }
@@ -422,8 +414,9 @@ Result<HelperReturn> perf_event_output(KernelCall& k) {
         const auto* start = reinterpret_cast<const uint8_t*>(p.data);
         record.insert(record.end(), start, start + packet_bytes);
     }
-    const int64_t result = as<PerfEventArrayMap>(k.map(1))->output(flags, k.cpu(), record);
-    drain_events(k);
+    auto* perf = as<PerfEventArrayMap>(k.map(1));
+    const int64_t result = perf->output(flags, k.cpu(), record);
+    record_events(k, *perf, perf->consume());
     return HelperReturn{static_cast<uint64_t>(result)};
 }
 
