@@ -2,6 +2,7 @@
 // lookup rules per type, per-CPU layouts, ring buffer records, and the memory regions programs
 // address values through.
 #include "bpfvm/vm/maps.hpp"
+#include "vm/vm_test_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -18,17 +19,7 @@ using isa::MapType;
 constexpr uint32_t kNoPrealloc = 1;
 constexpr uint32_t kInnerMap = 1U << 12;
 
-MapSpec make_spec(std::string name, MapType type, uint32_t key_size, uint32_t value_size,
-                  uint32_t max_entries, uint32_t flags = 0) {
-    MapSpec spec;
-    spec.name = std::move(name);
-    spec.type = type;
-    spec.key_size = key_size;
-    spec.value_size = value_size;
-    spec.max_entries = max_entries;
-    spec.flags = flags;
-    return spec;
-}
+using test::make_spec;
 
 MapLimits limits_for(uint32_t cpus, uint64_t max_bytes = uint64_t{1} << 30) {
     MapLimits limits;

@@ -4,12 +4,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <sstream>
 #include <string>
 
 #include "bpfvm/isa/assembler.hpp"
 #include "bpfvm/isa/decoder.hpp"
 #include "bpfvm/vm/interpreter.hpp"
 #include "bpfvm/vm/runtime.hpp"
+#include "vm/vm_test_support.hpp"
 
 namespace bpfvm::vm {
 namespace {
@@ -17,65 +19,34 @@ namespace {
 // Assembles text whose `lddw` lines may refer to maps and functions: `lddw %rN, map:K` is map K
 // (BPF_PSEUDO_MAP_IDX), `lddw %rN, value:K` the value of map K, `lddw %rN, func:LABEL_OFFSET`
 // the function LABEL_OFFSET slots after the lddw (BPF_PSEUDO_FUNC, as clang emits it).
-isa::Program assemble(std::string text) {
-    struct Patch {
-        size_t line;
-        uint8_t src;
-    };
-    std::vector<Patch> patches;
-    std::string out;
-    size_t line = 0, start = 0;
-    while (start <= text.size()) {
-        size_t end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        std::string l = text.substr(start, end - start);
+isa::Program assemble(const std::string& text) {
+    // One pass over the lines: strip the tags, remember which slot each tagged lddw lands in.
+    std::vector<std::pair<size_t, uint8_t>> patches;  // slot, pseudo source
+    std::string plain;
+    size_t slot = 0;
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
         for (auto [tag, src] : {std::pair<std::string, uint8_t>{"map:", isa::kPseudoMapIndex},
                                 {"value:", isa::kPseudoMapIndexValue},
                                 {"func:", isa::kPseudoFunc}}) {
-            auto at = l.find(tag);
-            if (at != std::string::npos) {
-                l.erase(at, tag.size());
-                patches.push_back({line, src});
+            if (auto at = line.find(tag); at != std::string::npos) {
+                line.erase(at, tag.size());
+                patches.emplace_back(slot, src);
             }
         }
-        out += l + "\n";
-        ++line;
-        start = end + 1;
+        const auto first = line.find_first_not_of(" \t");
+        const bool instruction = first != std::string::npos && line[first] != '#' && line.back() != ':';
+        if (instruction) slot += line.compare(first, 4, "lddw") == 0 ? 2 : 1;
+        plain += line + "\n";
     }
-    auto slots = isa::assemble(out);
+    auto slots = isa::assemble(plain);
     EXPECT_TRUE(slots.ok()) << (slots ? "" : slots.error().to_string());
     if (!slots) return {};
-    // Map each source line to its slot: count instructions line by line.
-    std::vector<size_t> slot_of_line;
-    size_t slot = 0;
-    start = 0;
-    while (start <= out.size()) {
-        size_t end = out.find('\n', start);
-        if (end == std::string::npos) end = out.size();
-        std::string l = out.substr(start, end - start);
-        slot_of_line.push_back(slot);
-        const auto first = l.find_first_not_of(" \t");
-        const bool instruction = first != std::string::npos && l[first] != '#' && l.back() != ':';
-        if (instruction) slot += l.compare(first, 4, "lddw") == 0 ? 2 : 1;
-        start = end + 1;
-    }
-    for (const Patch& p : patches) {
-        (*slots)[slot_of_line[p.line]].regs =
-            isa::RawInstruction::pack_regs((*slots)[slot_of_line[p.line]].dst(), p.src);
-    }
+    for (auto [at, src] : patches)
+        (*slots)[at].regs = isa::RawInstruction::pack_regs((*slots)[at].dst(), src);
     auto program = isa::decode_program(std::span<const isa::RawInstruction>(*slots));
     EXPECT_TRUE(program.ok()) << (program ? "" : program.error().to_string());
     return program ? std::move(*program) : isa::Program{};
-}
-
-MapSpec map(std::string name, isa::MapType type, uint32_t key, uint32_t value, uint32_t entries) {
-    MapSpec spec;
-    spec.name = std::move(name);
-    spec.type = type;
-    spec.key_size = key;
-    spec.value_size = value;
-    spec.max_entries = entries;
-    return spec;
 }
 
 ProgramSpec program(std::string name, isa::ProgramType type, const std::string& text) {
@@ -231,7 +202,7 @@ constexpr const char* kCountInHash =
     "exit";
 
 TEST(RuntimeMaps, HelpersUpdateAndLookUpThroughValuePointers) {
-    auto rt = make({map("counts", isa::MapType::Hash, 4, 8, 16)},
+    auto rt = make({test::make_spec("counts", isa::MapType::Hash, 4, 8, 16)},
                    {program("count", isa::ProgramType::Bytes, kCountInHash)});
     EXPECT_EQ(run(*rt, 0).r0, 1u);
     EXPECT_EQ(run(*rt, 0).r0, 2u);
@@ -249,7 +220,7 @@ TEST(RuntimeMaps, HelpersUpdateAndLookUpThroughValuePointers) {
 TEST(RuntimeMaps, PerCpuValuesAreKeptPerCpu) {
     RuntimeOptions options;
     options.map_limits.cpus = 4;
-    auto rt = make({map("totals", isa::MapType::PercpuArray, 4, 8, 1)},
+    auto rt = make({test::make_spec("totals", isa::MapType::PercpuArray, 4, 8, 1)},
                    {program("add", isa::ProgramType::Bytes,
                             "stw [%r10-4], 0\nlddw %r1, map:0\nmov %r2, %r10\nadd %r2, -4\ncall 1\n"
                             "jeq %r0, 0, out\nldxdw %r1, [%r0+0]\nadd %r1, 5\nstxdw [%r0+0], %r1\n"
@@ -274,7 +245,7 @@ TEST(RuntimeMaps, PerCpuValuesAreKeptPerCpu) {
 }
 
 TEST(RuntimeHelpers, KeyPastTheStackNamesHelperAndArgument) {
-    auto rt = make({map("counts", isa::MapType::Hash, 4, 8, 16)},
+    auto rt = make({test::make_spec("counts", isa::MapType::Hash, 4, 8, 16)},
                    {program("bad_key", isa::ProgramType::Bytes,
                             "lddw %r1, map:0\nmov %r2, %r10\nadd %r2, -2\ncall 1\nexit")});
     RunOutcome outcome = run(*rt, 0);
@@ -365,20 +336,20 @@ TEST(RuntimeHelpers, TracePrintkFormatsLines) {
 
 TEST(RuntimeTailCalls, AtMost33TailCallsFollowOneRun) {
     // Each run of the program adds one to a counter and tail-calls itself through slot 0.
-    auto rt =
-        make({map("jump", isa::MapType::ProgArray, 4, 4, 1), map("counter", isa::MapType::Array, 4, 8, 1)},
-             {program("again", isa::ProgramType::Xdp,
-                      "mov %r6, %r1\n"
-                      "lddw %r2, value:1\n"
-                      "mov %r3, 1\n"
-                      "lock add [%r2+0], %r3\n"
-                      "mov %r1, %r6\n"
-                      "lddw %r2, map:0\n"
-                      "mov %r3, 0\n"
-                      "call 12\n"
-                      "lddw %r2, value:1\n"
-                      "ldxdw %r0, [%r2+0]\n"
-                      "exit")});
+    auto rt = make({test::make_spec("jump", isa::MapType::ProgArray, 4, 4, 1),
+                    test::make_spec("counter", isa::MapType::Array, 4, 8, 1)},
+                   {program("again", isa::ProgramType::Xdp,
+                            "mov %r6, %r1\n"
+                            "lddw %r2, value:1\n"
+                            "mov %r3, 1\n"
+                            "lock add [%r2+0], %r3\n"
+                            "mov %r1, %r6\n"
+                            "lddw %r2, map:0\n"
+                            "mov %r3, 0\n"
+                            "call 12\n"
+                            "lddw %r2, value:1\n"
+                            "ldxdw %r0, [%r2+0]\n"
+                            "exit")});
     const uint32_t slot = 0;
     ASSERT_TRUE(rt->set_reference(0, std::span(reinterpret_cast<const uint8_t*>(&slot), 4), 0).ok());
     RunRequest request;
@@ -422,7 +393,7 @@ TEST(RuntimeCallbacks, ForEachMapElemVisitsEveryElement) {
         "stdw [%r10-8], 0\nlddw %r1, map:0\nlddw %r2, func:9\nmov %r3, %r10\nadd %r3, -8\nmov %r4, 0\n"
         "call 164\nldxdw %r1, [%r10-8]\nlsh %r0, 32\nor %r0, %r1\nexit\n";
     auto rt =
-        make({map("table", isa::MapType::Hash, 4, 8, 8)},
+        make({test::make_spec("table", isa::MapType::Hash, 4, 8, 8)},
              {program("sum", isa::ProgramType::Bytes,
                       main_part + "ldxw %r6, [%r2+0]\nmul %r6, 100\nldxdw %r7, [%r3+0]\nadd %r6, %r7\n"
                                   "ldxdw %r8, [%r4+0]\nadd %r8, %r6\nstxdw [%r4+0], %r8\nmov %r0, 0\nexit"),
@@ -454,7 +425,7 @@ TEST(RuntimeCallbacks, CallbackMustBeAFunction) {
 }
 
 TEST(RuntimeEvents, RingBufferRecordsReachTheReader) {
-    MapSpec ring = map("events", isa::MapType::Ringbuf, 0, 0, 4096);
+    MapSpec ring = test::make_spec("events", isa::MapType::Ringbuf, 0, 0, 4096);
     auto rt =
         make({ring}, {program("emit", isa::ProgramType::Bytes,
                               "lddw %r1, map:0\nmov %r2, 8\nmov %r3, 0\ncall 131\njeq %r0, 0, out\n"
@@ -468,7 +439,7 @@ TEST(RuntimeEvents, RingBufferRecordsReachTheReader) {
 }
 
 TEST(RuntimeEvents, SubmittingSomethingElseIsAnError) {
-    MapSpec ring = map("events", isa::MapType::Ringbuf, 0, 0, 4096);
+    MapSpec ring = test::make_spec("events", isa::MapType::Ringbuf, 0, 0, 4096);
     auto rt = make({ring}, {program("bogus", isa::ProgramType::Bytes,
                                     "mov %r1, %r10\nadd %r1, -8\nmov %r2, 0\ncall 132\nexit")});
     RunOutcome outcome = run(*rt, 0);
