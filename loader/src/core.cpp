@@ -777,10 +777,23 @@ class Resolver {
 
     // The value of the relocation on one side; `spec` is null when the target has no match.
     Result<Calc> calc(const Spec* spec) {
+        if (family_ != Family::Type) {
+            // Existence checks answer 0 or 1; any other field or enumerator relocation without a
+            // match poisons its instruction.
+            Calc out;
+            if (relo_.kind == BtfCoreReloKind::FieldExists || relo_.kind == BtfCoreReloKind::EnumvalExists) {
+                out.value = spec ? 1 : 0;
+                return out;
+            }
+            if (!spec) {
+                out.poison = true;
+                return out;
+            }
+        }
         switch (family_) {
-            case Family::Field: return calc_field(spec);
+            case Family::Field: return calc_field(*spec);
             case Family::Type: return calc_type(spec);
-            case Family::Enumval: return calc_enumval(spec);
+            case Family::Enumval: return calc_enumval(*spec);
         }
         return fail("unknown relocation family");
     }
@@ -806,19 +819,11 @@ class Resolver {
         return out;
     }
 
-    Result<Calc> calc_enumval(const Spec* spec) {
+    Result<Calc> calc_enumval(const Spec& spec) {
         Calc out;
-        if (relo_.kind == BtfCoreReloKind::EnumvalExists) {
-            out.value = spec ? 1 : 0;
-            return out;
-        }
-        if (!spec) {
-            out.poison = true;
-            return out;
-        }
-        const Accessor& step = spec->accessors[0];
-        const BtfType& type = *spec->btf->type(step.type_id);
-        uint64_t value = spec->btf->enumerators(step.type_id)[step.index].value;
+        const Accessor& step = spec.accessors[0];
+        const BtfType& type = *spec.btf->type(step.type_id);
+        uint64_t value = spec.btf->enumerators(step.type_id)[step.index].value;
         // A 32-bit enumerator is read as a signed 32-bit number and widened, as libbpf does.
         if (type.kind == BtfKind::Enum) {
             value = static_cast<uint64_t>(int64_t{static_cast<int32_t>(static_cast<uint32_t>(value))});
@@ -827,24 +832,16 @@ class Resolver {
         return out;
     }
 
-    Result<Calc> calc_field(const Spec* spec) {
+    Result<Calc> calc_field(const Spec& spec) {
         Calc out;
-        if (relo_.kind == BtfCoreReloKind::FieldExists) {
-            out.value = spec ? 1 : 0;
-            return out;
-        }
-        if (!spec) {
-            out.poison = true;
-            return out;
-        }
-        const Btf& btf = *spec->btf;
-        const Accessor& last = spec->accessors.back();
+        const Btf& btf = *spec.btf;
+        const Accessor& last = spec.accessors.back();
         if (last.name.empty()) {
             // The access ends at an array element (or the root itself).
             auto size = size_of(btf, last.type_id);
             if (!size) return size.error();
             if (relo_.kind == BtfCoreReloKind::FieldByteOffset) {
-                out.value = spec->bit_offset / 8;
+                out.value = spec.bit_offset / 8;
                 out.field_size = *size;
                 out.field_type = last.type_id;
             } else if (relo_.kind == BtfCoreReloKind::FieldByteSize) {
@@ -859,7 +856,7 @@ class Resolver {
         auto field_type = resolve(btf, member.type);
         if (!field_type) return field_type.error();
         const BtfType& type = *btf.type(*field_type);
-        const uint64_t bit_offset = spec->bit_offset;
+        const uint64_t bit_offset = spec.bit_offset;
         uint64_t bit_size = member.bitfield_size;
         uint64_t byte_size = 0;
         uint64_t byte_offset = 0;
