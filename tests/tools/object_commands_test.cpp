@@ -8,21 +8,15 @@
 
 #include "bpfvm/loader/object.hpp"
 #include "bpfvm/tools/commands.hpp"
+#include "tools/tools_test_support.hpp"
 
 namespace bpfvm::tools {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string corpus(const std::string& name) {
-    return (fs::path(BPFVM_CORPUS_DIR) / name).string();
-}
-
-struct Output {
-    int code;
-    std::string out;
-    std::string err;
-};
+using test::corpus;
+using test::Output;
 
 Output info(const std::string& file, bool json, const std::string& type = "") {
     InfoOptions options;

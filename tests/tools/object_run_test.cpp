@@ -10,25 +10,19 @@
 
 #include "bpfvm/tools/commands.hpp"
 #include "pcap_io.hpp"
+#include "tools/tools_test_support.hpp"
 
 namespace bpfvm::tools {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string corpus(const std::string& name) {
-    return (fs::path(BPFVM_CORPUS_DIR) / name).string();
-}
-
 std::string capture() {
     return (fs::path(BPFVM_SOURCE_DIR) / "corpus" / "packets" / "firewall.pcap").string();
 }
 
-struct Output {
-    int code;
-    std::string out;
-    std::string err;
-};
+using test::corpus;
+using test::Output;
 
 Output run(const RunOptions& options) {
     std::ostringstream out, err;
