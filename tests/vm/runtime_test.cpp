@@ -11,6 +11,7 @@
 #include "bpfvm/isa/decoder.hpp"
 #include "bpfvm/vm/interpreter.hpp"
 #include "bpfvm/vm/runtime.hpp"
+#include "runtime_impl.hpp"
 #include "vm/vm_test_support.hpp"
 
 namespace bpfvm::vm {
@@ -320,6 +321,19 @@ TEST(RuntimeHelpers, EmbeddersAddHelpersWithPrototypes) {
     EXPECT_EQ(outcome.error->kind, ErrorKind::HelperArgument);
     EXPECT_NE(outcome.error->message.find("bpf_sum_bytes argument 1"), std::string::npos)
         << outcome.error->message;
+}
+
+TEST(RuntimeHelpers, EveryImplementedHelperHasAPrototypeAndIsInstalled) {
+    // install_kernel_helpers skips a name without a prototype: none may be missing.
+    auto rt = make({}, {});
+    const auto names = kernel_helper_names();
+    EXPECT_GE(names.size(), 50u);
+    for (std::string_view name : names) {
+        const isa::HelperPrototype* prototype = isa::helper_by_name(name);
+        ASSERT_NE(prototype, nullptr) << name;
+        EXPECT_TRUE(prototype->known) << name;
+        EXPECT_NE(rt->helpers().find(prototype->id), nullptr) << name;
+    }
 }
 
 TEST(RuntimeHelpers, TracePrintkFormatsLines) {

@@ -622,7 +622,7 @@ constexpr Implementation kImplementations[] = {
 void install_kernel_helpers(Runtime::Impl& impl) {
     for (const Implementation& implementation : kImplementations) {
         const isa::HelperPrototype* prototype = isa::helper_by_name(implementation.name);
-        // Every implemented helper has a prototype: helpers_test checks the table.
+        // Every implemented helper has a prototype: runtime_test checks the table.
         if (prototype == nullptr || !prototype->known) continue;
         const KernelHelper function = implementation.function;
         Runtime::Impl* state = &impl;
@@ -634,7 +634,7 @@ void install_kernel_helpers(Runtime::Impl& impl) {
     }
 }
 
-// Names of the helpers the runtime implements, for tests and `bpfvm info`.
+// Names of the helpers the runtime implements (a test checks each has a prototype).
 std::vector<std::string_view> kernel_helper_names() {
     std::vector<std::string_view> names;
     for (const Implementation& implementation : kImplementations) names.push_back(implementation.name);
