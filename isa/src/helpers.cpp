@@ -576,4 +576,33 @@ bool helper_allowed_for(const HelperPrototype& helper, ProgramType type) {
     return helper.known && helper.callers.contains(type);
 }
 
+bool helper_changes_packet_data(int32_t id) {
+    // net/core/filter.c: bpf_helper_changes_pkt_data.
+    static constexpr std::string_view kChanging[] = {
+        "skb_store_bytes",     "skb_change_head", "skb_change_tail", "skb_pull_data",
+        "clone_redirect",      "skb_vlan_push",   "skb_vlan_pop",    "skb_change_proto",
+        "skb_change_type",     "skb_adjust_room", "l3_csum_replace", "l4_csum_replace",
+        "xdp_adjust_head",     "xdp_adjust_tail", "xdp_adjust_meta", "msg_pull_data",
+        "msg_push_data",       "msg_pop_data",    "lwt_push_encap",  "lwt_seg6_store_bytes",
+        "lwt_seg6_adjust_srh", "lwt_seg6_action", "store_hdr_opt",
+    };
+    const HelperPrototype* helper = helper_by_id(id);
+    if (helper == nullptr) return false;
+    for (std::string_view name : kChanging) {
+        if (helper->name == name) return true;
+    }
+    return false;
+}
+
+CallbackKind helper_callback_kind(int32_t id) {
+    const HelperPrototype* helper = helper_by_id(id);
+    if (helper == nullptr) return CallbackKind::None;
+    if (helper->name == "loop") return CallbackKind::Loop;
+    if (helper->name == "for_each_map_elem") return CallbackKind::ForEachMapElem;
+    for (ArgKind arg : helper->args) {
+        if (arg == PtrToFunc) return CallbackKind::Other;
+    }
+    return CallbackKind::None;
+}
+
 }  // namespace bpfvm::isa

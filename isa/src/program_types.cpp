@@ -261,6 +261,34 @@ std::optional<SectionType> program_type_for_section(std::string_view section) {
     return std::nullopt;
 }
 
+std::optional<ReturnRange> return_range(ProgramType type) {
+    switch (type) {
+        case ProgramType::CgroupSkb:
+        case ProgramType::CgroupSock:
+        case ProgramType::CgroupDevice:
+        case ProgramType::CgroupSysctl:
+        case ProgramType::CgroupSockopt:
+        case ProgramType::CgroupSockAddr:
+        case ProgramType::Netfilter: return ReturnRange{0, 1};
+        case ProgramType::SkLookup: return ReturnRange{0, 1};  // SK_DROP, SK_PASS
+        case ProgramType::Lsm: return ReturnRange{-4095, 0};   // 0 or -errno
+        default: return std::nullopt;
+    }
+}
+
+bool packet_writable(ProgramType type) {
+    switch (type) {
+        case ProgramType::SchedCls:
+        case ProgramType::SchedAct:
+        case ProgramType::Xdp:
+        case ProgramType::LwtXmit:
+        case ProgramType::SkSkb:
+        case ProgramType::SkMsg:
+        case ProgramType::Bytes: return true;
+        default: return false;
+    }
+}
+
 std::optional<std::string_view> verdict_name(ProgramType type, uint64_t r0) {
     // enum xdp_action and the TC_ACT_* values of linux/pkt_cls.h.
     static constexpr std::string_view kXdp[] = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",

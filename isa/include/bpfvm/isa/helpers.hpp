@@ -113,4 +113,14 @@ std::span<const HelperPrototype> all_helpers();
 // differences helpers.cpp lists; other kernel types get only the helpers every type may call.
 bool helper_allowed_for(const HelperPrototype& helper, ProgramType type);
 
+// Whether the helper may move or resize the packet (the kernel's bpf_helper_changes_pkt_data):
+// every packet pointer a program holds is invalid after calling it.
+bool helper_changes_packet_data(int32_t id);
+
+// The helpers that call a program function (ArgKind::PtrToFunc), and what the callback gets:
+// bpf_loop calls fn(index, ctx), for_each_map_elem calls fn(map, key, value, ctx). Both take
+// the callback in r2 and its context in r3, and the callback returns 0 (go on) or 1 (stop).
+enum class CallbackKind : uint8_t { None, Loop, ForEachMapElem, Other };
+CallbackKind helper_callback_kind(int32_t id);
+
 }  // namespace bpfvm::isa

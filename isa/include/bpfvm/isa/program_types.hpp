@@ -105,6 +105,19 @@ struct SectionType {
 // a leading '?' (do not autoload) is ignored. nullopt for a name libbpf does not know.
 std::optional<SectionType> program_type_for_section(std::string_view section);
 
+// The values the kernel's verifier lets a program of this type return (check_return_code), when
+// it restricts them: cgroup programs return 0 or 1, sk_lookup SK_DROP or SK_PASS, ... nullopt
+// for types whose return value is not checked (xdp, tc, tracing, socket filters, syscall).
+struct ReturnRange {
+    int64_t min;
+    int64_t max;
+};
+std::optional<ReturnRange> return_range(ProgramType type);
+
+// Whether programs of this type may write packet data directly (the kernel's
+// may_access_direct_pkt_data for writes); reads only need the context's packet pointers.
+bool packet_writable(ProgramType type);
+
 // What a program's return value means to the kernel, for the types whose values have names:
 // "XDP_PASS" (xdp), "TC_ACT_SHOT" (sched_cls, sched_act; the low 32 bits, signed). nullopt for
 // other types and for values without a name.

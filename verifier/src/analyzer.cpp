@@ -1,0 +1,305 @@
+#include "analyzer.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace bpfvm::verifier {
+
+namespace {
+
+// Paths add a checkpoint at a meeting point only after this many instructions since their last
+// one (loop headers always get one): fewer states to keep, little pruning lost.
+constexpr uint32_t kCheckpointSpacing = 8;
+// How many earlier visits of the same loop header on a path are compared for a repeat.
+constexpr int kLoopRepeatWindow = 8;
+
+}  // namespace
+
+Analyzer::Analyzer(const isa::Program& program, const ControlFlowGraph& cfg, isa::ProgramType type,
+                   std::span<const MapInfo> maps, const VerifyOptions& options)
+    : program_(program), cfg_(cfg), type_(type), maps_(maps), options_(options) {
+    complete_.resize(2 * program.size());
+    checkpoints_at_.assign(2 * program.size(), 0);
+    stack_depth_.assign(program.size(), 0);
+    if (options.record_block_states) block_states_.resize(cfg.blocks().size());
+}
+
+VerifyResult Analyzer::run() {
+    Path root;
+    Frame main;
+    main.regs[isa::kFramePointer] = Value::pointer(ValueType::Stack);
+    if (type_ == isa::ProgramType::Bytes) {
+        // r1 is the data, r2 its length: checking r2 proves bytes of r1 readable.
+        main.regs[1] = Value::pointer(ValueType::Packet);
+        Value length = Value::scalar(Scalar::unsigned_range(0, 0xffffffff));
+        length.id = root.state.fresh_id();
+        root.state.length_id = length.id;
+        main.regs[2] = length;
+    } else {
+        main.regs[1] = Value::pointer(ValueType::Ctx);
+    }
+    root.state.frames.push_back(std::move(main));
+    pending_.push_back(std::move(root));
+    while (!pending_.empty() && !error_) {
+        Path path = std::move(pending_.back());
+        pending_.pop_back();
+        explore(std::move(path));
+    }
+
+    VerifyResult result;
+    if (!error_) {
+        // The deepest chain of calls must fit the 512 bytes the kernel gives all frames together.
+        std::map<uint32_t, std::vector<uint32_t>> callees;
+        for (const auto& [caller, callee] : call_edges_) callees[caller].push_back(callee);
+        auto frame_size = [&](uint32_t function) {
+            uint32_t depth = std::max<uint32_t>(stack_depth_[function], 1);
+            return (depth + 31) / 32 * 32;
+        };
+        uint32_t worst = 0;
+        auto walk = [&](auto&& self, uint32_t function, uint32_t total, size_t depth) -> void {
+            total += frame_size(function);
+            worst = std::max(worst, total);
+            if (depth > isa::kMaxCallDepth) return;
+            for (uint32_t callee : callees[function]) self(self, callee, total, depth + 1);
+        };
+        walk(walk, 0, 0, 1);
+        stats_.stack_depth = worst;
+        if (worst > isa::kStackSize) {
+            Diagnostic d;
+            d.rule = Rule::CallDepth;
+            d.message =
+                "the frames of the deepest call chain need " + std::to_string(worst) +
+                " bytes of stack together (each rounded up to 32), more than the 512 the kernel allows";
+            error_ = std::move(d);
+        }
+    }
+    result.accepted = !error_.has_value();
+    if (error_) result.diagnostics.push_back(std::move(*error_));
+    result.stats = stats_;
+    return result;
+}
+
+std::vector<std::string> Analyzer::block_states() const {
+    std::vector<std::string> states;
+    for (const auto& state : block_states_) states.push_back(state ? state->to_string() : "");
+    return states;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exploration
+// ---------------------------------------------------------------------------------------------
+
+void Analyzer::explore(Path path) {
+    while (!error_) {
+        if (++stats_.processed_instructions > options_.max_processed_instructions) {
+            fail(path, Rule::TooComplex, too_complex_message(path));
+            return;
+        }
+        if (path.callback_point || cfg_.is_block_start(path.pc) || path.checkpoint == nullptr) {
+            Visit visit_result = visit(path);
+            if (visit_result == Visit::Pruned) {
+                end_path(path);
+                return;
+            }
+            if (visit_result == Visit::Failed) return;
+        }
+        if (options_.trace && !path.callback_point) options_.trace(path.pc, path.state.to_string());
+        ++path.since_checkpoint;
+        if (!step(path)) return;
+    }
+}
+
+Analyzer::Visit Analyzer::visit(Path& path) {
+    uint32_t point = 2 * path.pc + (path.callback_point ? 1 : 0);
+    for (const Checkpoint* checkpoint : complete_[point]) {
+        if (state_covers(checkpoint->state, path.state, &checkpoint->read)) {
+            // What the explored future reads, this path's past must keep.
+            for (size_t f = 0; f < ReadMarks::kMaxFrames; ++f) {
+                for (uint8_t r = 0; r < isa::kRegisterCount; ++r) {
+                    if (checkpoint->read.reg(f, r)) mark_reg_read(path, f, r);
+                }
+                for (uint32_t s = 0; s < 64; ++s) {
+                    if (checkpoint->read.slot(f, s)) mark_slot_read(path, f, s);
+                }
+            }
+            ++stats_.paths_pruned;
+            return Visit::Pruned;
+        }
+    }
+
+    bool loop_head = !path.callback_point && cfg_.is_loop_head(path.pc);
+    if (loop_head || path.callback_point) {
+        int seen = 0;
+        for (Checkpoint* earlier = path.checkpoint; earlier != nullptr && seen < kLoopRepeatWindow;
+             earlier = earlier->parent) {
+            if (earlier->point != point) continue;
+            ++seen;
+            if (path.callback_point) {
+                // Calls of a callback: the helper bounds their number, so iterate to a fixpoint.
+                if (state_covers(earlier->state, path.state, nullptr)) {
+                    ++stats_.paths_pruned;
+                    return Visit::Pruned;
+                }
+                path.state = join_states(earlier->state, path.state, /*widen=*/true);
+                break;
+            }
+            if (same_registers(earlier->state, path.state) &&
+                state_covers(earlier->state, path.state, nullptr)) {
+                Path at_back_edge = path;
+                at_back_edge.pc = path.came_from;
+                fail(at_back_edge, Rule::InfiniteLoop,
+                     "the loop at instruction " + std::to_string(path.pc) +
+                         " comes back to its header in a state it was already in, so it may never end: "
+                         "its exit condition does not depend on anything the loop changes");
+                return Visit::Failed;
+            }
+        }
+    }
+
+    if (!block_states_.empty() && !path.callback_point && cfg_.is_block_start(path.pc)) {
+        auto& recorded = block_states_[cfg_.block_of(path.pc)];
+        recorded = recorded ? join_states(*recorded, path.state, false) : path.state;
+    }
+
+    bool add = path.checkpoint == nullptr || loop_head || path.callback_point ||
+               path.since_checkpoint >= kCheckpointSpacing;
+    if (add) {
+        auto checkpoint = std::make_unique<Checkpoint>();
+        checkpoint->state = path.state;
+        checkpoint->point = point;
+        checkpoint->parent = path.checkpoint;
+        checkpoint->written_before = path.written;
+        path.written = ReadMarks{};
+        path.checkpoint = checkpoint.get();
+        path.since_checkpoint = 0;
+        stored_bytes_ += checkpoint->state.memory_bytes() + sizeof(Checkpoint);
+        stats_.peak_state_bytes = std::max(stats_.peak_state_bytes, stored_bytes_);
+        ++stats_.states_stored;
+        checkpoints_.push_back(std::move(checkpoint));
+        stats_.max_states_per_instruction =
+            std::max(stats_.max_states_per_instruction, ++checkpoints_at_[point]);
+    }
+    return Visit::Continue;
+}
+
+void Analyzer::end_path(Path& path) {
+    for (Checkpoint* checkpoint = path.checkpoint; checkpoint != nullptr; checkpoint = checkpoint->parent) {
+        if (--checkpoint->branches > 0) break;
+        complete_[checkpoint->point].push_back(checkpoint);
+    }
+    path.checkpoint = nullptr;
+}
+
+void Analyzer::fork(Path& path, Path other) {
+    if (path.checkpoint != nullptr) ++path.checkpoint->branches;
+    pending_.push_back(std::move(other));
+}
+
+void Analyzer::add_step(Path& path, uint32_t jump, bool taken) {
+    auto node = std::make_shared<PathNode>();
+    node->step = PathStep{jump, taken};
+    node->parent = std::move(path.steps);
+    path.steps = std::move(node);
+}
+
+bool Analyzer::fail(const Path& path, Rule rule, std::string message, std::initializer_list<uint8_t> regs) {
+    if (error_) return false;
+    Diagnostic d;
+    d.rule = rule;
+    d.message = std::move(message);
+    d.instruction = path.pc;
+    for (uint8_t r : regs) {
+        if (r < isa::kRegisterCount) d.registers.push_back({r, describe(path, r)});
+    }
+    std::vector<PathStep> steps;
+    for (const PathNode* node = path.steps.get(); node != nullptr && steps.size() < kMaxPathSteps;
+         node = node->parent.get()) {
+        steps.push_back(node->step);
+    }
+    d.path.assign(steps.rbegin(), steps.rend());
+    for (size_t f = 1; f < path.state.frames.size(); ++f)
+        d.call_stack.push_back(path.state.frames[f].callsite);
+    error_ = std::move(d);
+    return false;
+}
+
+std::string Analyzer::too_complex_message(const Path& path) const {
+    std::map<uint32_t, uint32_t> visits;  // loop header -> visits on this path
+    for (const Checkpoint* c = path.checkpoint; c != nullptr; c = c->parent) {
+        if (c->point % 2 == 0 && cfg_.is_loop_head(c->point / 2)) ++visits[c->point / 2];
+    }
+    std::string budget = std::to_string(options_.max_processed_instructions);
+    auto most = std::max_element(visits.begin(), visits.end(),
+                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (most != visits.end() && most->second >= 16) {
+        return "the analysis budget of " + budget + " instructions ran out: the loop at instruction " +
+               std::to_string(most->first) + " ran " + std::to_string(most->second) +
+               " times on this path without its exit being decided (is its bound checked against a "
+               "constant?)";
+    }
+    return "the analysis budget of " + budget + " instructions ran out before every path was checked";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registers, stack slots and what later paths read
+// ---------------------------------------------------------------------------------------------
+
+const Value* Analyzer::read_reg(Path& path, uint8_t reg) {
+    const Value& v = path.state.frame().regs[reg];
+    if (v.type == ValueType::Uninit) {
+        fail(path, Rule::UninitializedRegister,
+             "r" + std::to_string(reg) + " is read before anything was written to it" +
+                 (reg >= 1 && reg <= 5 ? " (calls leave r1-r5 undefined)" : ""));
+        return nullptr;
+    }
+    mark_reg_read(path, path.state.frames.size() - 1, reg);
+    return &v;
+}
+
+void Analyzer::write_reg(Path& path, uint8_t reg, Value value) {
+    size_t f = path.state.frames.size() - 1;
+    path.state.frame().regs[reg] = std::move(value);
+    path.written.regs[f] |= static_cast<uint16_t>(1u << reg);
+}
+
+void Analyzer::mark_reg_read(Path& path, size_t frame, uint8_t reg) {
+    if (frame >= ReadMarks::kMaxFrames || path.written.reg(frame, reg)) return;
+    auto bit = static_cast<uint16_t>(1u << reg);
+    for (Checkpoint* c = path.checkpoint; c != nullptr; c = c->parent) {
+        if (c->read.reg(frame, reg)) break;
+        c->read.regs[frame] |= bit;
+        if (c->written_before.reg(frame, reg)) break;
+    }
+}
+
+void Analyzer::mark_slot_read(Path& path, size_t frame, uint32_t slot) {
+    if (frame >= ReadMarks::kMaxFrames || slot >= 64 || path.written.slot(frame, slot)) return;
+    uint64_t bit = uint64_t{1} << slot;
+    for (Checkpoint* c = path.checkpoint; c != nullptr; c = c->parent) {
+        if (c->read.slot(frame, slot)) break;
+        c->read.slots[frame] |= bit;
+        if (c->written_before.slot(frame, slot)) break;
+    }
+}
+
+void Analyzer::mark_slot_written(Path& path, size_t frame, uint32_t slot) {
+    if (frame < ReadMarks::kMaxFrames && slot < 64) path.written.slots[frame] |= uint64_t{1} << slot;
+}
+
+void Analyzer::mark_frame_written(Path& path, size_t frame) {
+    if (frame >= ReadMarks::kMaxFrames) return;
+    path.written.regs[frame] = 0xffff;
+    path.written.slots[frame] = ~uint64_t{0};
+}
+
+std::string Analyzer::describe(const Path& path, uint8_t reg) const {
+    const State& state = path.state;
+    const Value& v = state.frame().regs[reg];
+    int32_t range = -1;
+    if (v.type == ValueType::Packet) range = state.packet_range(false, v.id);
+    if (v.type == ValueType::PacketMeta) range = state.packet_range(true, v.id);
+    return v.to_string(range);
+}
+
+}  // namespace bpfvm::verifier
