@@ -196,10 +196,14 @@ class IdMap {
 };
 
 bool value_covers(const State& old_state, const State& cur_state, const Value& old, const Value& cur,
-                  IdMap& ids) {
+                  IdMap& ids, bool precise) {
     if (old.type == ValueType::Uninit) return true;  // the explored paths never read it
     if (old.type != cur.type) return false;
-    if (old.type == ValueType::Scalar) return old.num.subsumes(cur.num) && ids.match_scalar(old.id, cur.id);
+    if (old.type == ValueType::Scalar) {
+        // A number no later check depended on: any number will do.
+        if (!precise) return true;
+        return old.num.subsumes(cur.num) && ids.match_scalar(old.id, cur.id);
+    }
     if (old.maybe_null != cur.maybe_null || old.aux != cur.aux || old.off != cur.off || old.map != cur.map)
         return false;
     if (!old.num.subsumes(cur.num)) return false;
@@ -212,7 +216,7 @@ bool value_covers(const State& old_state, const State& cur_state, const Value& o
 }
 
 bool slot_covers(const State& old_state, const State& cur_state, const StackSlot& old, const StackSlot* cur,
-                 IdMap& ids) {
+                 IdMap& ids, bool precise) {
     static const StackSlot kEmpty{};
     const StackSlot& c = cur != nullptr ? *cur : kEmpty;
     bool cur_pointer_spill = c.spill_size != 0 && c.spilled.is_pointer();
@@ -235,7 +239,7 @@ bool slot_covers(const State& old_state, const State& cur_state, const StackSlot
     }
     if (old.spill_size != 0) {
         if (old.spill_offset != c.spill_offset || old.spill_size != c.spill_size) return false;
-        if (!value_covers(old_state, cur_state, old.spilled, c.spilled, ids)) return false;
+        if (!value_covers(old_state, cur_state, old.spilled, c.spilled, ids, precise)) return false;
     }
     return true;
 }
@@ -247,7 +251,7 @@ bool same_value_shape(const Value& a, const Value& b) {
 
 }  // namespace
 
-bool state_covers(const State& old, const State& cur, const ReadMarks* relevant) {
+bool state_covers(const State& old, const State& cur, const ReadMarks* relevant, const ReadMarks* precise) {
     if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size()) return false;
     if (old.lock.has_value() != cur.lock.has_value()) return false;
     IdMap ids;
@@ -258,11 +262,13 @@ bool state_covers(const State& old, const State& cur, const ReadMarks* relevant)
             return false;
         for (uint8_t r = 0; r < isa::kRegisterCount; ++r) {
             if (relevant != nullptr && !relevant->reg(fi, r)) continue;
-            if (!value_covers(old, cur, of.regs[r], cf.regs[r], ids)) return false;
+            bool exact = precise == nullptr || precise->reg(fi, r);
+            if (!value_covers(old, cur, of.regs[r], cf.regs[r], ids, exact)) return false;
         }
         for (uint32_t s = 0; s < of.stack.size(); ++s) {
             if (relevant != nullptr && !relevant->slot(fi, s)) continue;
-            if (!slot_covers(old, cur, of.stack[s], cf.find_slot(s), ids)) return false;
+            bool exact = precise == nullptr || precise->slot(fi, s);
+            if (!slot_covers(old, cur, of.stack[s], cf.find_slot(s), ids, exact)) return false;
         }
     }
     for (size_t i = 0; i < old.refs.size(); ++i) {

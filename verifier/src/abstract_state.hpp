@@ -164,10 +164,11 @@ struct State {
 bool same_region(const Value& a, const Value& b);
 
 // Whether every concrete state of `cur` is one of `old`'s, looking only at what `relevant` says
-// was read after `old` (pruning: the explored state covers this one). Ids are matched as a
+// was read after `old` (pruning: the explored state covers this one), and at the bounds of only
+// the numbers `precise` says a check depended on (null: every number). Ids are matched as a
 // consistent renaming.
 struct ReadMarks;
-bool state_covers(const State& old, const State& cur, const ReadMarks* relevant);
+bool state_covers(const State& old, const State& cur, const ReadMarks* relevant, const ReadMarks* precise);
 // Registers of the running frame identical (the first test for a loop that comes back to the
 // same state).
 bool same_registers(const State& a, const State& b);

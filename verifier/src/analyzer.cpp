@@ -13,6 +13,7 @@ namespace {
 constexpr uint32_t kCheckpointSpacing = 8;
 // How many earlier visits of the same loop header on a path are compared for a repeat.
 constexpr int kLoopRepeatWindow = 8;
+constexpr size_t kMaxComparedStates = 64;
 
 }  // namespace
 
@@ -112,8 +113,20 @@ void Analyzer::explore(Path path) {
 
 Analyzer::Visit Analyzer::visit(Path& path) {
     uint32_t point = 2 * path.pc + (path.callback_point ? 1 : 0);
-    for (const Checkpoint* checkpoint : complete_[point]) {
-        if (state_covers(checkpoint->state, path.state, &checkpoint->read)) {
+    // The most recently completed states first, and only so many: comparing with every state a
+    // branchy program left at a point costs more than the few extra paths it would save.
+    const auto& complete = complete_[point];
+    size_t first = complete.size() > kMaxComparedStates ? complete.size() - kMaxComparedStates : 0;
+    for (size_t i = complete.size(); i-- > first;) {
+        const Checkpoint* checkpoint = complete[i];
+        const ReadMarks* precise = checkpoint->all_precise ? nullptr : &checkpoint->precise;
+        if (state_covers(checkpoint->state, path.state, &checkpoint->read, precise)) {
+            // The numbers the explored future depended on must be as exact in this path's past.
+            if (checkpoint->all_precise) {
+                for (Checkpoint* c = path.checkpoint; c != nullptr; c = c->parent) c->all_precise = true;
+            } else {
+                mark_precise(path, checkpoint->precise);
+            }
             // What the explored future reads, this path's past must keep.
             for (size_t f = 0; f < ReadMarks::kMaxFrames; ++f) {
                 for (uint8_t r = 0; r < isa::kRegisterCount; ++r) {
@@ -137,7 +150,7 @@ Analyzer::Visit Analyzer::visit(Path& path) {
             ++seen;
             if (path.callback_point) {
                 // Calls of a callback: the helper bounds their number, so iterate to a fixpoint.
-                if (state_covers(earlier->state, path.state, nullptr)) {
+                if (state_covers(earlier->state, path.state, nullptr, nullptr)) {
                     ++stats_.paths_pruned;
                     return Visit::Pruned;
                 }
@@ -145,7 +158,7 @@ Analyzer::Visit Analyzer::visit(Path& path) {
                 break;
             }
             if (same_registers(earlier->state, path.state) &&
-                state_covers(earlier->state, path.state, nullptr)) {
+                state_covers(earlier->state, path.state, nullptr, nullptr)) {
                 Path at_back_edge = path;
                 at_back_edge.pc = path.came_from;
                 fail(at_back_edge, Rule::InfiniteLoop,
@@ -170,6 +183,8 @@ Analyzer::Visit Analyzer::visit(Path& path) {
         checkpoint->point = point;
         checkpoint->parent = path.checkpoint;
         checkpoint->written_before = path.written;
+        checkpoint->history_before = std::move(path.history);
+        path.history.clear();
         path.written = ReadMarks{};
         path.checkpoint = checkpoint.get();
         path.since_checkpoint = 0;
@@ -291,6 +306,161 @@ void Analyzer::mark_frame_written(Path& path, size_t frame) {
     if (frame >= ReadMarks::kMaxFrames) return;
     path.written.regs[frame] = 0xffff;
     path.written.slots[frame] = ~uint64_t{0};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Precision
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+bool is_empty(const ReadMarks& marks) {
+    for (size_t f = 0; f < ReadMarks::kMaxFrames; ++f) {
+        if (marks.regs[f] != 0 || marks.slots[f] != 0) return false;
+    }
+    return true;
+}
+
+bool is_subset(const ReadMarks& a, const ReadMarks& b) {
+    for (size_t f = 0; f < ReadMarks::kMaxFrames; ++f) {
+        if ((a.regs[f] & ~b.regs[f]) != 0 || (a.slots[f] & ~b.slots[f]) != 0) return false;
+    }
+    return true;
+}
+
+template <typename... F>
+struct Cases : F... {
+    using F::operator()...;
+};
+template <typename... F>
+Cases(F...) -> Cases<F...>;
+
+}  // namespace
+
+void Analyzer::record_stack_access(Path& path, size_t frame, uint32_t slot) {
+    if (path.history.empty() || slot >= 64) return;
+    path.history.back().slot_frame = static_cast<uint8_t>(frame);
+    path.history.back().slot = static_cast<int8_t>(slot);
+}
+
+void Analyzer::mark_precise_regs(Path& path, std::initializer_list<uint8_t> regs) {
+    ReadMarks need;
+    size_t f = path.state.frames.size() - 1;
+    for (uint8_t r : regs) {
+        if (r < isa::kFramePointer) need.regs[f] |= static_cast<uint16_t>(1u << r);
+    }
+    mark_precise(path, need);
+}
+
+bool Analyzer::backtrack(const HistoryEntry& entry, ReadMarks& need) const {
+    if (entry.callback) return is_empty(need);
+    size_t f = entry.frame;
+    auto has = [&](size_t frame, uint8_t r) { return frame < ReadMarks::kMaxFrames && need.reg(frame, r); };
+    auto drop = [&](size_t frame, uint8_t r) {
+        if (frame < ReadMarks::kMaxFrames) need.regs[frame] &= static_cast<uint16_t>(~(1u << r));
+    };
+    auto add = [&](size_t frame, uint8_t r) {
+        if (frame < ReadMarks::kMaxFrames && r < isa::kFramePointer)
+            need.regs[frame] |= static_cast<uint16_t>(1u << r);
+    };
+    bool slot_needed = entry.slot >= 0 && entry.slot_frame < ReadMarks::kMaxFrames &&
+                       need.slot(entry.slot_frame, static_cast<uint32_t>(entry.slot));
+    return std::visit(Cases{
+                          [&](const isa::Alu& insn) {
+                              if (!has(f, insn.dst)) return true;
+                              if (insn.op == isa::Op::Mov || insn.op == isa::Op::MovSx) drop(f, insn.dst);
+                              if (insn.src.is_reg) add(f, insn.src.reg);
+                              return true;
+                          },
+                          [&](const isa::Endian&) { return true; },
+                          [&](const isa::Jump&) { return true; },
+                          [&](const isa::LoadImm64& insn) {
+                              drop(f, insn.dst);
+                              return true;
+                          },
+                          [&](const isa::Load& insn) {
+                              if (!has(f, insn.dst)) return true;
+                              drop(f, insn.dst);
+                              if (entry.slot >= 0) need.slots[entry.slot_frame] |= uint64_t{1} << entry.slot;
+                              return true;
+                          },
+                          [&](const isa::Store& insn) {
+                              if (!slot_needed) return true;
+                              if (insn.size == 8)
+                                  need.slots[entry.slot_frame] &= ~(uint64_t{1} << entry.slot);
+                              if (insn.value.is_reg) add(f, insn.value.reg);
+                              return true;
+                          },
+                          [&](const isa::Atomic& insn) {
+                              if (insn.op == isa::Op::LoadAcquire) {
+                                  if (!has(f, insn.dst)) return true;
+                                  drop(f, insn.dst);
+                                  if (entry.slot >= 0)
+                                      need.slots[entry.slot_frame] |= uint64_t{1} << entry.slot;
+                                  return true;
+                              }
+                              if (insn.op == isa::Op::StoreRelease) {
+                                  if (slot_needed) add(f, insn.src);
+                                  return true;
+                              }
+                              if (insn.op == isa::Op::AtomicCmpXchg) drop(f, 0);
+                              if (insn.fetch || insn.op == isa::Op::AtomicXchg) drop(f, insn.src);
+                              return true;
+                          },
+                          [&](const isa::PacketLoad&) {
+                              for (uint8_t r = 0; r <= 5; ++r) drop(f, r);
+                              return true;
+                          },
+                          [&](const isa::Call& insn) {
+                              if (insn.op == isa::Op::CallHelper) {
+                                  drop(f, 0);
+                                  return true;
+                              }
+                              if (insn.op != isa::Op::CallLocal || f + 1 >= ReadMarks::kMaxFrames)
+                                  return is_empty(need);
+                              // What the callee needed of r1-r5 the caller passed.
+                              uint16_t args = need.regs[f + 1] & 0x3e;
+                              need.regs[f] |= args;
+                              need.regs[f + 1] = 0;
+                              need.slots[f + 1] = 0;
+                              return true;
+                          },
+                          [&](const isa::Exit&) {
+                              if (f == 0) return true;
+                              if (has(f - 1, 0)) {
+                                  drop(f - 1, 0);
+                                  add(f, 0);
+                              }
+                              return true;
+                          },
+                      },
+                      program_.instructions[entry.pc]);
+}
+
+void Analyzer::mark_precise(Path& path, ReadMarks need) {
+    auto give_up = [](Checkpoint* from) {
+        for (Checkpoint* c = from; c != nullptr && !c->all_precise; c = c->parent) c->all_precise = true;
+    };
+    // The instruction being executed is the use itself: start before it.
+    for (size_t i = path.history.size(); i-- > 0;) {
+        if (i + 1 == path.history.size()) continue;
+        if (!backtrack(path.history[i], need)) {
+            give_up(path.checkpoint);
+            return;
+        }
+        if (is_empty(need)) return;
+    }
+    for (Checkpoint* c = path.checkpoint; c != nullptr; c = c->parent) {
+        if (is_empty(need) || c->all_precise || is_subset(need, c->precise)) return;
+        c->precise.merge(need);
+        for (size_t i = c->history_before.size(); i-- > 0;) {
+            if (!backtrack(c->history_before[i], need)) {
+                give_up(c->parent);
+                return;
+            }
+            if (is_empty(need)) return;
+        }
+    }
 }
 
 std::string Analyzer::describe(const Path& path, uint8_t reg) const {

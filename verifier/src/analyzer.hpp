@@ -34,8 +34,22 @@ class Analyzer {
  private:
     // A state kept at a meeting point, and the bookkeeping that decides when it may prune others:
     // `branches` counts the paths still being explored below it (0: its future is fully checked).
+    // One executed instruction of a path, for tracing back where a value came from.
+    struct HistoryEntry {
+        uint32_t pc = 0;
+        uint8_t frame = 0;       // the frame it ran in
+        uint8_t slot_frame = 0;  // a fixed-offset stack access: the frame and slot it touched
+        int8_t slot = -1;
+        bool callback = false;  // a callback point: values flow through the helper (not traced)
+    };
+
     struct Checkpoint {
         State state;
+        // Which numbers must match exactly for this state to cover another: those a later check
+        // (a decided branch, pointer arithmetic, a size) depended on. all_precise: every one.
+        ReadMarks precise;
+        bool all_precise = false;
+        std::vector<HistoryEntry> history_before;  // the path from the parent to here
         uint32_t point = 0;
         Checkpoint* parent = nullptr;
         uint32_t branches = 1;
@@ -59,6 +73,7 @@ class Analyzer {
         Checkpoint* checkpoint = nullptr;
         ReadMarks written;
         std::shared_ptr<const PathNode> steps;
+        std::vector<HistoryEntry> history;  // since the checkpoint
     };
 
     enum class Visit { Continue, Pruned, Failed };
@@ -80,6 +95,15 @@ class Analyzer {
     void mark_slot_written(Path& path, size_t frame, uint32_t slot);
     void mark_frame_written(Path& path, size_t frame);
     std::string describe(const Path& path, uint8_t reg) const;
+
+    // Precision (analyzer.cpp): the numbers in `need` (registers and stack slots of the running
+    // frames) decided a check; trace them back along the path and mark them, and what they were
+    // computed from, precise in every checkpoint on the way.
+    void mark_precise(Path& path, ReadMarks need);
+    void mark_precise_regs(Path& path, std::initializer_list<uint8_t> regs);
+    // One instruction backwards: what `need` was before it. False: cannot tell (mark everything).
+    bool backtrack(const HistoryEntry& entry, ReadMarks& need) const;
+    void record_stack_access(Path& path, size_t frame, uint32_t slot);
 
     // One instruction (transfer_*.cpp). False: the path ended (error, exit, pruned fork).
     bool step(Path& path);

@@ -39,7 +39,7 @@ struct Loop {
     uint32_t head = 0;  // block index of the loop header
     // The jumps (instruction indices) that go back to the header.
     std::vector<uint32_t> back_edges;
-    std::vector<uint32_t> blocks;  // every block of the body, head included, ascending
+    std::vector<uint32_t> blocks;    // every block of the body, head included, ascending
     std::optional<uint32_t> parent;  // index into loops() of the innermost enclosing loop
     uint32_t depth = 1;              // 1 for an outermost loop
     bool irreducible = false;        // entered other than through its header
@@ -102,7 +102,7 @@ class ControlFlowGraph {
     std::vector<std::optional<uint32_t>> idom_;
     std::vector<Loop> loops_;
     std::vector<std::optional<uint32_t>> loop_of_;  // per block: innermost loop
-    std::vector<RegisterSet> live_in_;               // per instruction
+    std::vector<RegisterSet> live_in_;              // per instruction
     std::vector<uint32_t> unreachable_;
     // Per block: entry and exit times of a depth-first walk of its function's dominator tree
     // (a dominates b when a's interval holds b's), and whether the block heads a loop.

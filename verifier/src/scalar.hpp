@@ -42,8 +42,8 @@ struct Tnum {
     Tnum bit_and(Tnum other) const;
     Tnum bit_or(Tnum other) const;
     Tnum bit_xor(Tnum other) const;
-    Tnum shift_left(unsigned amount) const;           // amount < 64
-    Tnum shift_right(unsigned amount) const;          // logical, amount < 64
+    Tnum shift_left(unsigned amount) const;                         // amount < 64
+    Tnum shift_right(unsigned amount) const;                        // logical, amount < 64
     Tnum shift_right_arith(unsigned amount, unsigned width) const;  // width 32 or 64
     // Values in both (nullopt: none); values in either (over-approximated).
     std::optional<Tnum> intersect(Tnum other) const;
@@ -108,8 +108,8 @@ class Scalar {
     static std::optional<bool> compare(isa::Op op, bool is32, const Scalar& dst, const Scalar& src);
     // Both operands narrowed to the values for which `dst OP src` is `outcome`; nullopt when no
     // pair of values gives that outcome (the branch cannot be taken).
-    static std::optional<std::pair<Scalar, Scalar>> assume(isa::Op op, bool is32, bool outcome, const Scalar& dst,
-                                                           const Scalar& src);
+    static std::optional<std::pair<Scalar, Scalar>> assume(isa::Op op, bool is32, bool outcome,
+                                                           const Scalar& dst, const Scalar& src);
 
     // "42", "-3", or the bounds that say something, as the kernel's log prints them:
     // "smin=-5,smax=5", "umax=255,var_off=(0x0; 0xff)".

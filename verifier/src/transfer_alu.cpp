@@ -47,6 +47,11 @@ std::string_view op_symbol(isa::Op op) {
 }  // namespace
 
 bool Analyzer::step(Path& path) {
+    HistoryEntry entry;
+    entry.pc = path.pc;
+    entry.frame = static_cast<uint8_t>(path.state.frames.size() - 1);
+    entry.callback = path.callback_point;
+    path.history.push_back(entry);
     if (path.callback_point) return callback_point(path);
     uint32_t pc = path.pc;
     if (auto poisoned = options_.poisoned.find(pc); poisoned != options_.poisoned.end()) {
@@ -158,6 +163,8 @@ bool Analyzer::pointer_arithmetic(Path& path, const isa::Alu& insn, Value dst, c
     Value ptr = pointer_is_dst ? dst : src;
     const Value& offset = pointer_is_dst ? src : dst;
     uint8_t ptr_reg = pointer_is_dst ? insn.dst : src_reg;
+    // The number added decides where the pointer points: it must match exactly for pruning.
+    if (insn.src.is_reg) mark_precise_regs(path, {pointer_is_dst ? insn.src.reg : insn.dst});
     if (ptr.maybe_null) {
         return fail(path, Rule::InvalidPointerArithmetic,
                     "arithmetic on " + reg_name(ptr_reg) + ", which may be null (" + ptr.to_string() +

@@ -80,12 +80,23 @@ bool Analyzer::jump(Path& path, const isa::Jump& insn) {
     auto go = [&](Path& p, bool taken) { p.pc = taken ? insn.target : pc + 1; };
 
     if (dst.type == ValueType::Scalar && src.type == ValueType::Scalar) {
+        // A branch the values decide, or one whose refinement reaches linked copies, depends on
+        // their exact bounds.
+        auto depends = [&] {
+            if (insn.src.is_reg) {
+                mark_precise_regs(path, {insn.dst, insn.src.reg});
+            } else {
+                mark_precise_regs(path, {insn.dst});
+            }
+        };
         if (auto decided = Scalar::compare(insn.op, insn.is32, dst.num, src.num)) {
+            depends();
             go(path, *decided);
             return true;
         }
         auto taken = Scalar::assume(insn.op, insn.is32, true, dst.num, src.num);
         auto not_taken = Scalar::assume(insn.op, insn.is32, false, dst.num, src.num);
+        if (!taken || !not_taken || dst.id != 0 || src.id != 0) depends();
         auto apply = [&](Path& p, const std::pair<Scalar, Scalar>& refined) {
             p.state.frame().regs[insn.dst].num = refined.first;
             refine_scalar(p.state, dst, refined.first);

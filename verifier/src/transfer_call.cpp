@@ -107,6 +107,7 @@ bool Analyzer::check_memory_arg(Path& path, const isa::HelperPrototype& helper, 
         }
         return true;
     }
+    mark_precise_regs(path, {size_reg});
     if (size.num.smin() < 0) {
         return fail(
             path, Rule::HelperArgument,
@@ -249,6 +250,7 @@ bool Analyzer::check_helper_arg(Path& path, const isa::HelperPrototype& helper, 
             if (value.type != ValueType::Scalar || !value.num.is_constant())
                 return wrong("a known constant size");
             facts.alloc_size = value.num.constant_value();
+            mark_precise_regs(path, {arg});
             return true;
         case isa::ArgKind::PtrToStackOrNull:
             if (!value.is_null_constant() && value.type != ValueType::Stack) {
@@ -518,6 +520,7 @@ bool Analyzer::exit(Path& path) {
                             "r0 (" + describe(path, 0) + ") leaks an address as the return value", {0});
             }
         } else if (auto range = isa::return_range(type_)) {
+            mark_precise_regs(path, {0});
             if (ret.num.s32_min() < range->min || ret.num.s32_max() > range->max) {
                 return fail(path, Rule::ReturnValue,
                             "r0 (" + describe(path, 0) +
@@ -541,6 +544,7 @@ bool Analyzer::exit(Path& path) {
                     "returning a pointer into the returning function's own stack", {0});
     }
     if (frame.callback) {
+        mark_precise_regs(path, {0});
         if (ret.type != ValueType::Scalar || ret.num.smin() < 0 || ret.num.smax() > 1) {
             return fail(path, Rule::ReturnValue,
                         "r0 (" + describe(path, 0) +

@@ -293,6 +293,7 @@ std::optional<Value> Analyzer::stack_load(Path& path, uint8_t reg, const Value& 
     int64_t at = ptr.off + offset;
     uint32_t s = slot_of(at);
     uint32_t b = byte_of(at);
+    record_stack_access(path, ptr.aux, s);
     const StackSlot* slot = frame.find_slot(s);
     if (slot == nullptr) return unknown_load(size, sign_extend);  // privileged read of never-written stack
     if (slot->spill_size != 0) {
@@ -342,6 +343,7 @@ bool Analyzer::stack_store(Path& path, uint8_t reg, const Value& ptr, int64_t of
     int64_t at = ptr.off + offset;
     uint32_t s = slot_of(at);
     uint32_t b = byte_of(at);
+    record_stack_access(path, frame_index, s);
     StackSlot& slot = frame.slot(s);
     if (size == 8) {
         slot.bytes.fill(StackByte::Spill);
