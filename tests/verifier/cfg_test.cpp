@@ -5,9 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <initializer_list>
 #include <random>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -644,20 +644,31 @@ TEST(Cfg, BuildsEveryConformanceProgram) {
     EXPECT_GE(with_loops, 1u);
 }
 
-// A long chain of nested loops and straight-line code builds in roughly linear time.
+// Many loops of both kinds, one after the other, build in roughly linear time (each
+// irreducible cycle is its own strongly connected component of the same function).
 TEST(Cfg, LargeProgramBuilds) {
     std::string text = "mov %r0, 0\nmov %r1, 0\n";
-    constexpr int kLoops = 20000;
-    for (int k = 0; k < kLoops; ++k) {
-        text +=
-            "l" + std::to_string(k) + ":\nadd %r0, 1\nadd %r1, 1\njlt %r1, 3, l" + std::to_string(k) + "\n";
+    constexpr size_t kLoops = 20000;
+    for (size_t k = 0; k < kLoops; ++k) {
+        const std::string n = std::to_string(k);
+        text += "l" + n + ":\nadd %r0, 1\nadd %r1, 1\njlt %r1, 3, l" + n + "\n";  // natural
+        text += "jeq %r1, 0, b" + n + "\na" + n + ":\nadd %r0, 1\njgt %r0, 10, o" + n + "\nb" + n +
+                ":\nadd %r0, 2\njgt %r0, 20, o" + n + "\nja a" + n + "\no" + n + ":\n";  // irreducible
     }
     text += "exit\n";
     auto program = decode(text);
     auto cfg = ControlFlowGraph::build(program);
     ASSERT_TRUE(cfg.ok()) << cfg.error().to_string();
-    EXPECT_EQ(cfg->loops().size(), static_cast<size_t>(kLoops));
-    EXPECT_EQ(cfg->blocks().size(), static_cast<size_t>(kLoops) + 2);
+    ASSERT_EQ(cfg->loops().size(), 2 * kLoops);
+    EXPECT_EQ(
+        std::count_if(cfg->loops().begin(), cfg->loops().end(), [](const Loop& l) { return l.irreducible; }),
+        static_cast<std::ptrdiff_t>(kLoops));
+    // Per round: the natural loop, the branch into the cycle, its two entries and its ja.
+    EXPECT_EQ(cfg->blocks().size(), 5 * kLoops + 2);
+    const Loop& last = cfg->loops().back();
+    EXPECT_TRUE(last.irreducible);
+    EXPECT_EQ(last.blocks.size(), 3u);
+    EXPECT_FALSE(last.parent);
     EXPECT_TRUE(cfg->unreachable_instructions().empty());
     EXPECT_EQ(cfg->live_registers(2), live({0, 1}));
 }

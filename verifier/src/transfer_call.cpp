@@ -67,9 +67,12 @@ void Analyzer::invalidate_packet_pointers(State& state) {
 
 void Analyzer::release_reference(State& state, uint32_t ref) {
     std::erase_if(state.refs, [&](const Reference& r) { return r.id == ref; });
+    // As the kernel does: unreadable for unprivileged programs (the address would leak), an
+    // unknown number for privileged ones.
+    bool privileged = options_.privileged;
     for (Frame& f : state.frames) {
         for (Value& v : f.regs) {
-            if (v.is_pointer() && v.ref == ref) v = Value{};
+            if (v.is_pointer() && v.ref == ref) v = privileged ? Value::scalar(Scalar()) : Value{};
         }
         for (StackSlot& s : f.stack) {
             if (s.spill_size != 0 && s.spilled.is_pointer() && s.spilled.ref == ref) {
