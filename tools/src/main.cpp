@@ -100,6 +100,29 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     disasm_cmd->add_flag("--hex", disasm.hex, "Immediates and offsets in hex, as llvm-objdump 15+");
 
+    VerifyOptions verify;
+    auto* verify_cmd = app.add_subcommand(
+        "verify",
+        "Verify the programs of ELF objects (or raw program files) as the kernel's verifier would; "
+        "exit code 0 all accepted, 1 one rejected, 2 a file could not be loaded");
+    verify_cmd->add_option("files", verify.files, "ELF objects or program files (.bin, .asm, .data)")
+        ->required();
+    verify_cmd->add_option("--format", verify.format, "text, json or sarif (SARIF 2.1.0, for code scanning)")
+        ->check(CLI::IsMember({"text", "json", "sarif"}))
+        ->capture_default_str();
+    verify_cmd->add_option("--section", verify.section, "Only programs of this ELF section");
+    verify_cmd->add_option("--function", verify.function, "Only this program (its C function name)");
+    verify_cmd->add_option(
+        "--dot", verify.dot_dir,
+        "Write DIR/<section>_<function>.dot: the control-flow graph with the state at each "
+        "block");
+    verify_cmd->add_flag("-v,--verbose", verify.verbose,
+                         "Print the abstract state before every instruction (as the kernel's log level 2)");
+    verify_cmd->add_flag("--stats", verify.stats, "Print instructions processed, states stored, time");
+    verify_cmd->add_flag("--privileged", verify.privileged,
+                         "The kernel's rules for privileged loaders (CAP_BPF + CAP_PERFMON)");
+    add_object_options(verify_cmd, verify.object);
+
     AsmOptions assemble;
     auto* asm_cmd = app.add_subcommand("asm", "Assemble bpf_conformance-syntax text to raw bytecode");
     asm_cmd->add_option("file", assemble.file, "Assembly (.asm) or conformance case (.data)")->required();
@@ -117,5 +140,6 @@ int main(int argc, char** argv) {
     if (*info_cmd) return info_command(info, std::cout, std::cerr);
     if (*disasm_cmd) return disasm_command(disasm, std::cout, std::cerr);
     if (*asm_cmd) return asm_command(assemble, std::cout, std::cerr);
+    if (*verify_cmd) return verify_command(verify, std::cout, std::cerr);
     return 2;
 }

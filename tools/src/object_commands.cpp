@@ -8,6 +8,7 @@
 #include "bpfvm/loader/object.hpp"
 #include "bpfvm/tools/program_file.hpp"
 #include "command_support.hpp"
+#include "object_conversion.hpp"
 
 namespace bpfvm::tools {
 namespace {
@@ -37,7 +38,6 @@ Result<loader::LoadOptions> load_options(const ObjectOptions& options) {
     }
     return load;
 }
-
 
 std::string hex_flags(uint32_t flags) {
     return to_hex(flags);
@@ -124,12 +124,7 @@ void print_program(const loader::Object& object, const loader::Program& program,
     out << "\n"
         << program.function << " (section " << program.section << ", " << isa::program_type_name(program.type)
         << ", " << program.code.slot_count() << " instructions):\n";
-    style.map_name = [&](uint32_t index) {
-        return index < object.maps.size() ? object.maps[index].name : "#" + std::to_string(index);
-    };
-    style.function_name = [&](uint32_t instruction) {
-        return instruction < program.function_of.size() ? program.function_of[instruction] : "?";
-    };
+    style = with_object_names(std::move(style), object, program);
     size_t next_unresolved = 0;
     const loader::SourceLocation* last_source = nullptr;
     for (uint32_t i = 0; i < program.code.size(); ++i) {

@@ -11,6 +11,7 @@
 #include "btf_json.hpp"
 #include "command_support.hpp"
 #include "object_commands.hpp"
+#include "object_conversion.hpp"
 #include "pcap_io.hpp"
 
 namespace bpfvm::tools {
@@ -30,14 +31,6 @@ vm::MapSpec map_spec(const loader::MapDefinition& definition) {
     spec.initial_data = definition.initial_data;
     if (definition.inner) spec.inner = std::make_shared<const vm::MapSpec>(map_spec(*definition.inner));
     return spec;
-}
-
-// The kernel's license_is_gpl_compatible.
-bool gpl_compatible(const std::string& license) {
-    static const char* const kCompatible[] = {"GPL",          "GPL v2",       "GPL and additional rights",
-                                              "Dual BSD/GPL", "Dual MIT/GPL", "Dual MPL/GPL"};
-    return std::any_of(std::begin(kCompatible), std::end(kCompatible),
-                       [&](const char* name) { return license == name; });
 }
 
 std::vector<uint8_t> key_bytes(uint32_t key) {
@@ -90,9 +83,7 @@ Result<std::unique_ptr<vm::Runtime>> make_runtime(const loader::Object& object,
         spec.type = program.type;
         spec.code = program.code;
         spec.gpl_compatible = gpl;
-        for (const loader::UnresolvedRelocation& unresolved : program.unresolved) {
-            spec.poisoned[unresolved.instruction] = unresolved.message;
-        }
+        spec.poisoned = poisoned_instructions(program);
         programs.push_back(std::move(spec));
     }
     auto runtime = vm::Runtime::create(std::move(maps), std::move(programs), options);

@@ -42,9 +42,9 @@ struct RunOptions {
 
     // ELF objects.
     ObjectOptions object;
-    std::string section;   // pick the program by section...
-    std::string function;  // ...or by function name
-    std::string packet_hex;  // --packet: one packet for xdp / tc / socket programs
+    std::string section;       // pick the program by section...
+    std::string function;      // ...or by function name
+    std::string packet_hex;    // --packet: one packet for xdp / tc / socket programs
     std::string context_file;  // --ctx: raw context bytes (pt_regs, tracepoint record, ...)
     std::string pcap_in;       // --pcap: run on every packet of a capture
     std::string pcap_out;      // --pcap-out: the packets as the program left them
@@ -53,8 +53,8 @@ struct RunOptions {
     uint32_t cpu = 0;          // the CPU the program runs on
     uint32_t ifindex = 1;      // the device a packet arrives on
     uint32_t rx_queue = 0;
-    uint64_t func_ip = 0;      // what bpf_get_func_ip returns
-    uint64_t cookie = 0;       // what bpf_get_attach_cookie returns
+    uint64_t func_ip = 0;                // what bpf_get_func_ip returns
+    uint64_t cookie = 0;                 // what bpf_get_attach_cookie returns
     std::vector<std::string> map_files;  // NAME=FILE.json, filled before the run
     bool dump_maps = false;
     std::string event_type;  // a BTF struct to show ring buffer and perf event records as
@@ -84,6 +84,22 @@ struct InfoOptions {
     ObjectOptions object;
 };
 int info_command(const InfoOptions& options, std::ostream& out, std::ostream& err);
+
+// `bpfvm verify FILE...`: every program of each ELF object (or those --section/--function pick),
+// or a raw program file, through the verifier. Exit code: 2 if a file could not be loaded, else 1
+// if a program was rejected, else 0.
+struct VerifyOptions {
+    std::vector<std::string> files;
+    std::string format = "text";  // text, json or sarif
+    std::string section;          // ELF objects: only programs of this section...
+    std::string function;         // ...or with this C function name
+    std::string dot_dir;          // write DIR/<section>_<function>.dot, the CFG with block states
+    bool verbose = false;         // print the abstract state before every instruction (-v)
+    bool stats = false;           // text: processed instructions, states, time per program
+    bool privileged = false;      // the kernel's rules for CAP_BPF + CAP_PERFMON
+    ObjectOptions object;         // --type also gives raw program files their type (default bytes)
+};
+int verify_command(const VerifyOptions& options, std::ostream& out, std::ostream& err);
 
 struct AsmOptions {
     std::string file;
