@@ -1,6 +1,7 @@
 // bpfvm-expect: program kprobe/do_nanosleep core_fields kprobe
 // bpfvm-expect: map results array 4 144 1
 // bpfvm-expect: verdict core_fields accept
+// bpfvm-expect: bpfvm-verdict core_fields reject unsupported bpf_get_current_task_btf gives a kernel object (PTR_TO_BTF_ID) bpfvm does not model
 // bpfvm-expect: loadable yes
 // bpfvm-expect: run task core_fields
 // bpfvm-expect: result task {"error": {"kind": "unknown-helper", "function": "core_fields"}}

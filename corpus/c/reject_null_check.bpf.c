@@ -1,6 +1,6 @@
 // bpfvm-expect: program xdp xdp_no_null_check xdp
 // bpfvm-expect: map counters hash 4 8 4
-// bpfvm-expect: verdict xdp_no_null_check reject map value dereferenced without NULL check
+// bpfvm-expect: verdict xdp_no_null_check reject null-dereference R0 invalid mem access 'map_value_or_null'
 // bpfvm-expect: loadable yes
 // bpfvm-expect: run fault xdp_no_null_check --packet 02000000000202000000000108004500002800010000400666cd0a0000010a0000023039005000000000000000005002200000000000
 // bpfvm-expect: result fault {"error": {"kind": "memory-fault"}}

@@ -2,10 +2,6 @@
 // --function F OPTIONS --json`) and checks that the JSON it prints contains the `result` line's
 // JSON: objects by key, arrays element by element in any order, scalars equal.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "corpus/corpus_support.hpp"
@@ -14,32 +10,6 @@ namespace bpfvm::corpus_test {
 namespace {
 
 using json = nlohmann::ordered_json;
-
-std::string shell_quote(const std::string& word) {
-    std::string quoted = "'";
-    for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-}
-
-struct CommandOutput {
-    int status = -1;
-    std::string out;
-};
-
-CommandOutput run_cli(const std::vector<std::string>& args) {
-    std::string command = shell_quote(BPFVM_CLI);
-    for (const auto& a : args) command += " " + shell_quote(a);
-    command += " 2>&1";
-    CommandOutput result;
-    FILE* pipe = popen(command.c_str(), "r");
-    if (pipe == nullptr) return result;
-    std::array<char, 4096> buffer{};
-    size_t n = 0;
-    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
-    const int status = pclose(pipe);
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
-}
 
 // Where `actual` fails to contain `expected`, as a path and reason; empty when it does.
 std::string containment_problem(const json& expected, const json& actual, const std::string& path) {

@@ -4,7 +4,9 @@
 // Expectation lines (see corpus/c/*.bpf.c):
 //   // bpfvm-expect: program SECTION FUNCTION TYPE
 //   // bpfvm-expect: map NAME TYPE KEY_SIZE VALUE_SIZE MAX_ENTRIES
-//   // bpfvm-expect: verdict FUNCTION accept|reject [reason words...]
+//   // bpfvm-expect: verdict FUNCTION accept|reject [RULE-ID reason words...]   (the kernel's, as root)
+//   // bpfvm-expect: bpfvm-verdict FUNCTION accept|reject [RULE-ID] reason words...
+//      (where bpfvm's default unprivileged rules deliberately differ from the kernel's; why is required)
 //   // bpfvm-expect: loadable yes|no [why]
 //   // bpfvm-expect: run LABEL FUNCTION [bpfvm run options...]
 //   // bpfvm-expect: result LABEL {JSON that `bpfvm run --json` output must contain}
@@ -14,9 +16,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -54,7 +58,10 @@ struct RunLine {
 struct Expectations {
     std::set<ProgramLine> programs;
     std::set<MapLine> maps;
-    std::map<std::string, bool> accept;  // function -> accept?
+    std::map<std::string, bool> accept;              // function -> accept? (the kernel's verdict)
+    std::map<std::string, std::string> reject_rule;  // function -> verifier rule id of a rejection
+    // Where bpfvm's verdict differs from the kernel's on purpose: function -> (accept?, rule id).
+    std::map<std::string, std::pair<bool, std::string>> bpfvm_verdict;
     std::optional<bool> loadable;
     std::map<std::string, RunLine> runs;  // by label
 };
@@ -99,6 +106,19 @@ inline std::string parse_expectations(const fs::path& source, Expectations& out)
                 return where + "verdict needs FUNCTION accept|reject [reason]";
             if (!out.accept.emplace(w[1], w[2] == "accept").second)
                 return where + "duplicate verdict for " + w[1];
+            if (w[2] == "reject") {
+                if (w.size() < 4) return where + "a reject verdict needs the verifier rule id";
+                out.reject_rule[w[1]] = w[3];
+            }
+        } else if (key == "bpfvm-verdict") {
+            if (w.size() < 4 || (w[2] != "accept" && w[2] != "reject"))
+                return where + "bpfvm-verdict needs FUNCTION accept|reject [RULE-ID] reason";
+            if (w[2] == "reject" && w.size() < 5)
+                return where + "bpfvm-verdict reject needs RULE-ID and a reason";
+            if (!out.bpfvm_verdict
+                     .emplace(w[1], std::make_pair(w[2] == "accept", w[2] == "reject" ? w[3] : ""))
+                     .second)
+                return where + "duplicate bpfvm-verdict for " + w[1];
         } else if (key == "loadable") {
             if (w.size() < 2 || (w[1] != "yes" && w[1] != "no")) return where + "loadable needs yes|no [why]";
             if (out.loadable) return where + "duplicate loadable line";
@@ -224,6 +244,36 @@ inline std::string describe(const std::set<MapLine>& s) {
         out += "  map " + name + " " + type + " " + std::to_string(k) + " " + std::to_string(v) + " " +
                std::to_string(m) + "\n";
     return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bpfvm CLI, as users run it
+// ---------------------------------------------------------------------------------------------
+
+inline std::string shell_quote(const std::string& word) {
+    std::string quoted = "'";
+    for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
+struct CommandOutput {
+    int status = -1;
+    std::string out;
+};
+
+inline CommandOutput run_cli(const std::vector<std::string>& args) {
+    std::string command = shell_quote(BPFVM_CLI);
+    for (const auto& a : args) command += " " + shell_quote(a);
+    command += " 2>&1";
+    CommandOutput result;
+    FILE* pipe = popen(command.c_str(), "r");
+    if (pipe == nullptr) return result;
+    std::array<char, 4096> buffer{};
+    size_t n = 0;
+    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) result.out.append(buffer.data(), n);
+    const int status = pclose(pipe);
+    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
 }
 
 }  // namespace bpfvm::corpus_test
