@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up, build and check bpfvm on Debian 12.
-#   ./setup.sh demo   install what is missing, build, run bpfvm on a bundled example
+#   ./setup.sh demo   install what is missing, build, verify and run a bundled example
 #   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, libFuzzer), run every test
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,6 +40,8 @@ demo)
     capture=corpus/packets/firewall.pcap
     echo "== bpfvm info $object"
     build/tools/bpfvm info "$object"
+    echo "== bpfvm verify $object --stats"
+    build/tools/bpfvm verify "$object" --stats
     echo "== bpfvm run $object --pcap $capture --dump-maps"
     build/tools/bpfvm run "$object" --pcap "$capture" --dump-maps
     ;;
