@@ -125,7 +125,7 @@ Analyzer::Visit Analyzer::visit(Path& path) {
             if (checkpoint->all_precise) {
                 for (Checkpoint* c = path.checkpoint; c != nullptr; c = c->parent) c->all_precise = true;
             } else {
-                mark_precise(path, checkpoint->precise);
+                mark_precise(path, checkpoint->precise, /*during_instruction=*/false);
             }
             // What the explored future reads, this path's past must keep.
             for (size_t f = 0; f < ReadMarks::kMaxFrames; ++f) {
@@ -349,7 +349,7 @@ void Analyzer::mark_precise_regs(Path& path, std::initializer_list<uint8_t> regs
     for (uint8_t r : regs) {
         if (r < isa::kFramePointer) need.regs[f] |= static_cast<uint16_t>(1u << r);
     }
-    mark_precise(path, need);
+    mark_precise(path, need, /*during_instruction=*/true);
 }
 
 bool Analyzer::backtrack(const HistoryEntry& entry, ReadMarks& need) const {
@@ -437,13 +437,13 @@ bool Analyzer::backtrack(const HistoryEntry& entry, ReadMarks& need) const {
                       program_.instructions[entry.pc]);
 }
 
-void Analyzer::mark_precise(Path& path, ReadMarks need) {
+void Analyzer::mark_precise(Path& path, ReadMarks need, bool during_instruction) {
     auto give_up = [](Checkpoint* from) {
         for (Checkpoint* c = from; c != nullptr && !c->all_precise; c = c->parent) c->all_precise = true;
     };
     // The instruction being executed is the use itself: start before it.
     for (size_t i = path.history.size(); i-- > 0;) {
-        if (i + 1 == path.history.size()) continue;
+        if (during_instruction && i + 1 == path.history.size()) continue;
         if (!backtrack(path.history[i], need)) {
             give_up(path.checkpoint);
             return;

@@ -99,7 +99,9 @@ class Analyzer {
     // Precision (analyzer.cpp): the numbers in `need` (registers and stack slots of the running
     // frames) decided a check; trace them back along the path and mark them, and what they were
     // computed from, precise in every checkpoint on the way.
-    void mark_precise(Path& path, ReadMarks need);
+    // during_instruction: called by the instruction that uses them (the last history entry, which
+    // has not taken effect); otherwise between instructions (pruning at a meeting point).
+    void mark_precise(Path& path, ReadMarks need, bool during_instruction);
     void mark_precise_regs(Path& path, std::initializer_list<uint8_t> regs);
     // One instruction backwards: what `need` was before it. False: cannot tell (mark everything).
     bool backtrack(const HistoryEntry& entry, ReadMarks& need) const;
