@@ -188,10 +188,11 @@ bool Analyzer::pointer_arithmetic(Path& path, const isa::Alu& insn, Value dst, c
     bool subtract = insn.op == isa::Op::Sub;
     if (offset.num.is_constant()) {
         int64_t delta = static_cast<int64_t>(offset.num.constant_value());
-        int64_t moved =
-            subtract ? static_cast<int64_t>(ptr.off) - delta : static_cast<int64_t>(ptr.off) + delta;
-        if (delta <= -kMaxPointerOffset || delta >= kMaxPointerOffset || moved <= -kMaxPointerOffset ||
-            moved >= kMaxPointerOffset) {
+        bool small = delta > -kMaxPointerOffset && delta < kMaxPointerOffset;
+        int64_t moved = 0;
+        if (small)
+            moved = subtract ? static_cast<int64_t>(ptr.off) - delta : static_cast<int64_t>(ptr.off) + delta;
+        if (!small || moved <= -kMaxPointerOffset || moved >= kMaxPointerOffset) {
             return fail(path, Rule::InvalidPointerArithmetic,
                         "moving " + reg_name(ptr_reg) + " by " + std::to_string(delta) +
                             " bytes puts it out of any region (offsets are limited to 2^29)",

@@ -4,6 +4,7 @@
 // come back as constants).
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "analyzer.hpp"
@@ -72,8 +73,14 @@ bool Analyzer::check_access(Path& path, uint8_t reg, const Value& ptr, int64_t o
     Rule bounds =
         access == Access::Load || access == Access::Store ? Rule::OutOfBounds : Rule::HelperArgument;
     int64_t base = static_cast<int64_t>(ptr.off) + offset;
-    int64_t lo = base + ptr.num.smin();
-    int64_t hi = base + ptr.num.smax() + static_cast<int64_t>(max_size);
+    // Wide: a number "dereferenced" may have any bounds (pointers' are within 2^29).
+    auto clamp = [](__int128 v) {
+        constexpr __int128 kMin = std::numeric_limits<int64_t>::min();
+        constexpr __int128 kMax = std::numeric_limits<int64_t>::max();
+        return static_cast<int64_t>(v < kMin ? kMin : (v > kMax ? kMax : v));
+    };
+    int64_t lo = clamp(static_cast<__int128>(base) + ptr.num.smin());
+    int64_t hi = clamp(static_cast<__int128>(base) + ptr.num.smax() + static_cast<__int128>(max_size));
     (void)min_size;
     switch (ptr.type) {
         case ValueType::Stack: {
