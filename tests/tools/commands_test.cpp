@@ -7,27 +7,15 @@
 #include <sstream>
 
 #include "bpfvm/tools/commands.hpp"
+#include "tools/tools_test_support.hpp"
 
 namespace bpfvm::tools {
 namespace {
 
 namespace fs = std::filesystem;
 
-class CommandsTest : public ::testing::Test {
+class CommandsTest : public test::ScratchDirTest {
  protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() /
-               ("bpfvm-commands-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
-    std::string write(const std::string& name, const std::string& contents) {
-        fs::path p = dir_ / name;
-        std::ofstream(p, std::ios::binary) << contents;
-        return p.string();
-    }
     std::string write_bytes(const std::string& name, const std::vector<uint8_t>& bytes) {
         return write(name, std::string(bytes.begin(), bytes.end()));
     }
@@ -40,7 +28,6 @@ class CommandsTest : public ::testing::Test {
         return run_command(options, out_, err_);
     }
 
-    fs::path dir_;
     std::ostringstream out_, err_;
 };
 

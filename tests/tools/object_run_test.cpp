@@ -30,20 +30,7 @@ Output run(const RunOptions& options) {
     return {code, out.str(), err.str()};
 }
 
-class ObjectRunTest : public ::testing::Test {
- protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("bpfvm-object-run-" + std::to_string(getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-    std::string write(const std::string& name, const std::string& text) {
-        std::ofstream(dir_ / name) << text;
-        return (dir_ / name).string();
-    }
-    fs::path dir_;
-};
+class ObjectRunTest : public test::ScratchDirTest {};
 
 TEST_F(ObjectRunTest, CaptureOutHoldsThePacketsAsTheProgramLeftThem) {
     // xdp_redirect_ifindex swaps the MAC addresses of every frame long enough to have them.

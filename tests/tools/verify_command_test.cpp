@@ -73,20 +73,7 @@ const loader::Program* find_program(const loader::Object& object, const std::str
     return nullptr;
 }
 
-class VerifyCommandTest : public ::testing::Test {
- protected:
-    void SetUp() override {
-        dir_ = fs::temp_directory_path() / ("bpfvm-verify-" + std::to_string(getpid()) + "-" +
-                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-        fs::create_directories(dir_);
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-    std::string write(const std::string& name, const std::string& text) {
-        std::ofstream(dir_ / name) << text;
-        return (dir_ / name).string();
-    }
-    fs::path dir_;
-};
+class VerifyCommandTest : public test::ScratchDirTest {};
 
 // ---------------------------------------------------------------------------------------------
 // Exit codes
