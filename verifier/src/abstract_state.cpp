@@ -102,13 +102,14 @@ char byte_letter(StackByte b) {
     return '?';
 }
 
-int32_t range_of(const State& state, const Value& v) {
-    if (v.type == ValueType::Packet) return state.packet_range(false, v.id);
-    if (v.type == ValueType::PacketMeta) return state.packet_range(true, v.id);
-    return -1;
-}
-
 }  // namespace
+
+std::string State::describe(const Value& v) const {
+    int32_t range = -1;
+    if (v.type == ValueType::Packet) range = packet_range(false, v.id);
+    if (v.type == ValueType::PacketMeta) range = packet_range(true, v.id);
+    return v.to_string(range);
+}
 
 std::string State::stack_to_string(const Frame& f) const {
     std::string text;
@@ -120,14 +121,14 @@ std::string State::stack_to_string(const Frame& f) const {
         text += " fp-" + std::to_string((i + 1) * 8) + "=";
         bool whole_spill = s.spill_size == 8;
         if (whole_spill) {
-            text += s.spilled.to_string(range_of(*this, s.spilled));
+            text += describe(s.spilled);
             continue;
         }
         // Address order is low to high; print like the kernel, highest byte first.
         for (size_t b = 8; b-- > 0;) text += byte_letter(s.bytes[b]);
         if (s.spill_size != 0) {
             text += "(+" + std::to_string(s.spill_offset) + ":" + std::to_string(s.spill_size) + "=" +
-                    s.spilled.to_string(range_of(*this, s.spilled)) + ")";
+                    describe(s.spilled) + ")";
         }
     }
     return text;
@@ -143,7 +144,7 @@ std::string State::to_string() const {
         if (v.type == ValueType::Uninit) continue;
         if (!first) text += ' ';
         first = false;
-        text += "R" + std::to_string(r) + "=" + v.to_string(range_of(*this, v));
+        text += "R" + std::to_string(r) + "=" + describe(v);
     }
     text += stack_to_string(f);
     for (const Reference& ref : refs) text += " refs=" + std::to_string(ref.id);

@@ -153,6 +153,9 @@ struct State {
     }
     size_t memory_bytes() const;
 
+    // The value as the log prints it, with the packet bytes proven for a packet pointer.
+    std::string describe(const Value& v) const;
+
     // Registers and non-empty stack slots of the running frame, one line:
     // "R1=ctx() R10=fp0 fp-8=mmmmmmmm".
     std::string to_string() const;

@@ -328,13 +328,6 @@ bool is_subset(const ReadMarks& a, const ReadMarks& b) {
     return true;
 }
 
-template <typename... F>
-struct Cases : F... {
-    using F::operator()...;
-};
-template <typename... F>
-Cases(F...) -> Cases<F...>;
-
 }  // namespace
 
 void Analyzer::record_stack_access(Path& path, size_t frame, uint32_t slot) {
@@ -365,7 +358,7 @@ bool Analyzer::backtrack(const HistoryEntry& entry, ReadMarks& need) const {
     };
     bool slot_needed = entry.slot >= 0 && entry.slot_frame < ReadMarks::kMaxFrames &&
                        need.slot(entry.slot_frame, static_cast<uint32_t>(entry.slot));
-    return std::visit(Cases{
+    return std::visit(Overloaded{
                           [&](const isa::Alu& insn) {
                               if (!has(f, insn.dst)) return true;
                               if (insn.op == isa::Op::Mov || insn.op == isa::Op::MovSx) drop(f, insn.dst);
@@ -464,12 +457,7 @@ void Analyzer::mark_precise(Path& path, ReadMarks need, bool during_instruction)
 }
 
 std::string Analyzer::describe(const Path& path, uint8_t reg) const {
-    const State& state = path.state;
-    const Value& v = state.frame().regs[reg];
-    int32_t range = -1;
-    if (v.type == ValueType::Packet) range = state.packet_range(false, v.id);
-    if (v.type == ValueType::PacketMeta) range = state.packet_range(true, v.id);
-    return v.to_string(range);
+    return path.state.describe(path.state.frame().regs[reg]);
 }
 
 }  // namespace bpfvm::verifier

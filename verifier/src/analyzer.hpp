@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,6 +20,19 @@
 #include "cfg.hpp"
 
 namespace bpfvm::verifier {
+
+// "r3": how diagnostics name a register.
+inline std::string reg_name(uint8_t r) {
+    return "r" + std::to_string(r);
+}
+
+// Visits an isa::Instruction with one lambda per alternative.
+template <typename... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <typename... F>
+Overloaded(F...) -> Overloaded<F...>;
 
 class Analyzer {
  public:
@@ -178,8 +192,8 @@ class Analyzer {
     std::vector<std::optional<State>> block_states_;
     // Observed calls between functions (by entry instruction) and each function's stack use,
     // for the combined stack size check.
-    std::vector<std::pair<uint32_t, uint32_t>> call_edges_;
-    std::vector<uint32_t> stack_depth_;  // per instruction of function entries
+    std::set<std::pair<uint32_t, uint32_t>> call_edges_;  // (caller entry, callee entry)
+    std::vector<uint32_t> stack_depth_;                   // per instruction of function entries
 };
 
 }  // namespace bpfvm::verifier

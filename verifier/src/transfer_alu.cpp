@@ -10,19 +10,8 @@ namespace bpfvm::verifier {
 
 namespace {
 
-template <typename... F>
-struct Overloaded : F... {
-    using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
-
 // Offsets a pointer may carry: the kernel refuses pointer arithmetic beyond 2^29 either way.
 constexpr int64_t kMaxPointerOffset = int64_t{1} << 29;
-
-std::string reg_name(uint8_t r) {
-    return "r" + std::to_string(r);
-}
 
 std::string_view op_symbol(isa::Op op) {
     switch (op) {

@@ -16,10 +16,6 @@ namespace {
 constexpr uint64_t kMaxHelperMemory = uint64_t{1} << 29;
 constexpr uint64_t kMaxLoopIterations = uint64_t{1} << 23;  // BPF_MAX_LOOPS
 
-std::string reg_name(uint8_t r) {
-    return "r" + std::to_string(r);
-}
-
 std::string helper_name(const isa::HelperPrototype& helper) {
     return "bpf_" + std::string(helper.name);
 }
@@ -470,10 +466,7 @@ bool Analyzer::enter_callback(Path& path) {
         frame.regs[4] = caller.regs[3];
     }
     uint32_t caller_function = caller.function;
-    if (std::find(call_edges_.begin(), call_edges_.end(), std::make_pair(caller_function, frame.function)) ==
-        call_edges_.end()) {
-        call_edges_.emplace_back(caller_function, frame.function);
-    }
+    call_edges_.emplace(caller_function, frame.function);
     path.callback_point = false;
     path.pc = frame.function;
     state.frames.push_back(std::move(frame));
@@ -499,10 +492,7 @@ bool Analyzer::call_local(Path& path, uint32_t target) {
     for (uint8_t r = 1; r <= 5; ++r) {
         if (caller.regs[r].type != ValueType::Uninit) mark_reg_read(path, index - 1, r);
     }
-    if (std::find(call_edges_.begin(), call_edges_.end(), std::make_pair(caller.function, target)) ==
-        call_edges_.end()) {
-        call_edges_.emplace_back(caller.function, target);
-    }
+    call_edges_.emplace(caller.function, target);
     state.frames.push_back(std::move(frame));
     mark_frame_written(path, index);
     path.pc = target;

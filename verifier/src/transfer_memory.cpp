@@ -17,10 +17,6 @@ namespace {
 constexpr uint32_t kMapReadOnlyProg = 1u << 7;   // BPF_F_RDONLY_PROG
 constexpr uint32_t kMapWriteOnlyProg = 1u << 8;  // BPF_F_WRONLY_PROG
 
-std::string reg_name(uint8_t r) {
-    return "r" + std::to_string(r);
-}
-
 std::string range_text(int64_t lo, int64_t hi) {
     return "[" + std::to_string(lo) + ", " + std::to_string(hi) + ")";
 }
