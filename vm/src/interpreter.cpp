@@ -210,10 +210,24 @@ class Execution final : public FunctionCaller {
     Result<Flow> step(const Load& l) {
         uint64_t addr = regs_[l.base] + static_cast<int64_t>(l.offset);
         if (auto s = memory_.check(addr, l.size, Access::Read, slot(), "load"); !s) return s.error();
+        if (l.size == 4 && !l.sign_extend) {
+            if (const uint64_t pointer = context_packet_pointer(addr); pointer != 0) {
+                std::memcpy(&regs_[l.dst], reinterpret_cast<const void*>(pointer), 8);
+                return Flow::Next;
+            }
+        }
         uint64_t v = 0;
         std::memcpy(&v, reinterpret_cast<const void*>(addr), l.size);  // little-endian host
         regs_[l.dst] = l.sign_extend ? sign_extend(v, l.size * 8) : v;
         return Flow::Next;
+    }
+
+    // Where the 64-bit packet pointer behind a context field at `addr` lives, or 0.
+    uint64_t context_packet_pointer(uint64_t addr) const {
+        for (const ContextPacketField& field : input_.context_packet_fields) {
+            if (field.field_address != 0 && field.field_address == addr) return field.pointer_address;
+        }
+        return 0;
     }
 
     Result<Flow> step(const Store& s) {

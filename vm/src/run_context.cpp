@@ -97,8 +97,9 @@ void sync_packet(RunState& run, MemoryMap& memory) {
     memory.resize(run.packet_region, p.meta, p.data_end - p.meta);
 }
 
-Status build_run_context(Runtime::Impl& impl, RunState& run, MemoryMap& memory, std::array<uint64_t, 5>& args,
-                         std::span<const uint8_t>& legacy_packet) {
+Status build_run_context(Runtime::Impl& impl, RunState& run, RunInput& input) {
+    MemoryMap& memory = input.memory;
+    std::array<uint64_t, 5>& args = input.args;
     const RunRequest& request = *run.request;
     const isa::ContextLayout* layout = isa::context_layout(run.type, impl.options.platform);
     const std::string type_name(isa::program_type_name(run.type));
@@ -178,7 +179,7 @@ Status build_run_context(Runtime::Impl& impl, RunState& run, MemoryMap& memory, 
         if (!request.context.empty()) {
             put32(ctx, kSkbWireLen, given_or(ctx, kSkbWireLen, static_cast<uint32_t>(p.length())));
         }
-        legacy_packet = std::span<const uint8_t>(p.at(p.data), p.length());
+        input.packet = std::span<const uint8_t>(p.at(p.data), p.length());
     } else {
         if (!request.packet.empty()) {
             return request_error(type_name + " programs take a context, not a packet");
@@ -188,6 +189,17 @@ Status build_run_context(Runtime::Impl& impl, RunState& run, MemoryMap& memory, 
 
     run.has_packet = true;
     memory.add(ctx + context_layout.pointers_offset, 24, false, "context packet pointers");
+    size_t redirected = 0;
+    for (const isa::ContextField& field : layout->fields) {
+        if (field.kind != isa::ContextFieldKind::PacketStart &&
+            field.kind != isa::ContextFieldKind::PacketEnd &&
+            field.kind != isa::ContextFieldKind::PacketMeta) {
+            continue;
+        }
+        input.context_packet_fields.at(redirected++) = {
+            reinterpret_cast<uint64_t>(ctx + field.offset),
+            reinterpret_cast<uint64_t>(ctx + context_layout.pointer_offset(field.kind))};
+    }
     run.packet_region = memory.add(Region{run.packet.meta, run.packet.length(), true, "packet"});
     sync_packet(run, memory);
     return Ok{};
@@ -200,7 +212,10 @@ void collect_packet(RunState& run) {
     // A socket filter's packet comes back with the Ethernet header it did not see zeroed, as
     // BPF_PROG_TEST_RUN pushes it back.
     if (run.type == isa::ProgramType::SocketFilter) out.assign(p.data - p.output_start, 0);
-    out.insert(out.end(), reinterpret_cast<const uint8_t*>(p.data),
+    // An XDP packet comes back with its metadata, as BPF_PROG_TEST_RUN copies [data_meta, data_end).
+    const uint64_t start = run.type == isa::ProgramType::Xdp ? p.meta : p.data;
+    run.outcome->metadata_size = static_cast<uint32_t>(p.data - start);
+    out.insert(out.end(), reinterpret_cast<const uint8_t*>(start),
                reinterpret_cast<const uint8_t*>(p.data_end));
 }
 

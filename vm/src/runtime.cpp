@@ -436,7 +436,7 @@ Result<RunOutcome> Runtime::run(ProgramId id, const RunRequest& request, Engine&
     input.instruction_budget = impl_->options.instruction_budget;
     input.programs = impl_->tail_call_targets;
     for (const auto& map : impl_->maps) map->add_regions(input.memory);
-    if (auto s = build_run_context(*impl_, run, input.memory, input.args, input.packet); !s) return s.error();
+    if (auto s = build_run_context(*impl_, run, input); !s) return s.error();
 
     impl_->run = &run;
     auto result = engine.run(**code, input);

@@ -92,9 +92,9 @@ void install_kernel_helpers(Runtime::Impl& impl);
 std::vector<std::string_view> kernel_helper_names();
 
 // Builds the context and packet of a run for its program type and adds their regions
-// (run_context.cpp). Errors are about the request (a packet too large for the type).
-Status build_run_context(Runtime::Impl& impl, RunState& run, MemoryMap& memory, std::array<uint64_t, 5>& args,
-                         std::span<const uint8_t>& legacy_packet);
+// (run_context.cpp): the regions, arguments, legacy packet and context packet fields of
+// `input`. Errors are about the request (a packet too large for the type).
+Status build_run_context(Runtime::Impl& impl, RunState& run, RunInput& input);
 // After a helper moved the packet's head, tail or metadata: updates the context's packet
 // pointers and the packet's region.
 void sync_packet(RunState& run, MemoryMap& memory);

@@ -17,6 +17,15 @@ namespace bpfvm::vm {
 // ends with an error instead of a hang.
 inline constexpr uint64_t kDefaultInstructionBudget = 1'000'000;
 
+// One of a context's 32-bit packet pointer fields (data, data_end, data_meta) and the 64-bit
+// pointer a load of it gives. Preparation rewrites the loads it can prove go through the
+// context; a load through a pointer it cannot follow (the context pointer kept in a struct on
+// the stack and read back in a callback or subprogram) is redirected by the engine instead.
+struct ContextPacketField {
+    uint64_t field_address = 0;    // the field in the context struct; 0: the context has none
+    uint64_t pointer_address = 0;  // where the 64-bit pointer lives
+};
+
 struct RunInput {
     const HelperTable* helpers = nullptr;
     // Regions besides the stack, which the engine adds itself.
@@ -30,6 +39,8 @@ struct RunInput {
     // The programs a tail call may enter, by the index a helper returns in
     // HelperReturn::tail_call; empty when the run has no tail call targets.
     std::span<const isa::Program* const> programs{};
+    // The packet pointer fields of the context, for every 4-byte zero-extending load.
+    std::array<ContextPacketField, 3> context_packet_fields{};
 };
 
 struct RunResult {

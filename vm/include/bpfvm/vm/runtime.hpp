@@ -86,7 +86,7 @@ struct RecordedEvent {
 
 // Where bpf_redirect or bpf_redirect_map sent the packet.
 struct Redirect {
-    std::string map;  // empty for bpf_redirect
+    std::string map;      // empty for bpf_redirect
     uint64_t target = 0;  // ifindex, or the map key
     uint64_t flags = 0;
 };
@@ -98,8 +98,11 @@ struct RunOutcome {
     std::vector<std::string> printk;     // trace_printk lines, without the newline
     std::vector<RecordedEvent> events;   // ring buffer and perf event records, in order
     std::optional<Redirect> redirect;
-    // Packet types: the packet as the program left it ([data, data_end)).
+    // Packet types: the packet as the program left it, as BPF_PROG_TEST_RUN gives it back:
+    // [data_meta, data_end) for XDP, whose first metadata_size bytes are the metadata in front
+    // of the frame; [data, data_end) for the others.
     std::vector<uint8_t> packet;
+    uint32_t metadata_size = 0;
     // Set when the program stopped with an error; what it produced until then is kept.
     std::optional<Error> error;
     // The program the error happened in (another than the one run after a tail call); its
@@ -112,7 +115,8 @@ class Runtime {
     // Creates the maps (ids are their indices here) and prepares every program. A program that
     // cannot be prepared (an invalid context access, a map index out of range) is kept with its
     // error, which running it reports.
-    static Result<std::unique_ptr<Runtime>> create(std::vector<MapSpec> maps, std::vector<ProgramSpec> programs,
+    static Result<std::unique_ptr<Runtime>> create(std::vector<MapSpec> maps,
+                                                   std::vector<ProgramSpec> programs,
                                                    RuntimeOptions options = {});
     ~Runtime();
     Runtime(const Runtime&) = delete;
