@@ -17,6 +17,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     for (const loader::Program& program : object->programs) {
+        if (program.load_error) {
+            // A program that failed alone says why and has no code.
+            if (program.load_error->message.empty() || !program.code.instructions.empty() ||
+                !program.function_of.empty())
+                std::abort();
+            continue;
+        }
         if (program.function_of.size() != program.code.size() ||
             program.source.size() != program.code.size()) {
             std::abort();

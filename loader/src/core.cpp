@@ -15,6 +15,7 @@
 
 #include "bpfvm/isa/decoder.hpp"
 #include "bpfvm/isa/opcode_table.hpp"
+#include "core_detail.hpp"
 
 namespace bpfvm::loader {
 
@@ -983,124 +984,137 @@ isa::RawInstruction poison_instruction() {
     return isa::encode(isa::Instruction{isa::Call{isa::Op::CallHelper, kCorePoisonHelperId}}).slots[0];
 }
 
+// Applies record `n` of a section's records to its slots.
+Status apply_one(std::vector<isa::RawInstruction>& slots, const std::string& section_name, size_t n,
+                 const BtfCoreRelo& relo, const Btf& local, const Btf& target, const CoreTargetIndex* index,
+                 const std::string& file_name, uint64_t& budget, CandidateCache& cache,
+                 std::vector<CorePoison>& poisoned) {
+    Location where{file_name, section_name, std::nullopt, std::nullopt, std::nullopt};
+    const std::string kind = std::string(core_relo_kind_name(relo.kind));
+    if (relo.insn_off % 8 != 0 || relo.insn_off / 8 >= slots.size()) {
+        return make_error(ErrorKind::InvalidInput,
+                          "CO-RE " + kind + " relocation #" + std::to_string(n) + " of " +
+                              type_label(local, relo.type_id) + " (" + std::string(relo.access) +
+                              ") is at byte offset " + std::to_string(relo.insn_off) +
+                              ", which is not an instruction of the section (" +
+                              std::to_string(slots.size()) + " instructions)",
+                          where);
+    }
+    const uint32_t slot = relo.insn_off / 8;
+    where.instruction = slot;
+    auto res = resolve_with_budget(local, target, index, relo, budget, &cache);
+    if (!res) {
+        Error error = std::move(res.error());
+        error.where = where;
+        return error;
+    }
+    const std::string context = "CO-RE " + kind + " relocation of " + res->description;
+    auto error = [&](const std::string& message) {
+        return make_error(ErrorKind::InvalidInput, context + ": " + message, where);
+    };
+
+    auto decoded = isa::decode_instruction(slots, slot);
+    if (!decoded) return error("the relocated instruction does not decode: " + decoded.error().message);
+    isa::Instruction& insn = *decoded;
+    const bool is_ld_imm64 = std::holds_alternative<isa::LoadImm64>(insn);
+
+    auto poison = [&](const std::string& why) {
+        const std::string message =
+            context + " " + why + "; the instruction was replaced by libbpf's poison call " +
+            to_hex(static_cast<uint32_t>(kCorePoisonHelperId)) + " and must not be reached";
+        slots[slot] = poison_instruction();
+        poisoned.push_back(CorePoison{slot, message});
+        if (is_ld_imm64) {
+            slots[slot + 1] = poison_instruction();
+            poisoned.push_back(CorePoison{slot + 1, "second slot of a poisoned ld_imm64: " + message});
+        }
+    };
+    if (!res->resolved) {
+        poison("did not resolve on the target (" + res->failure + ")");
+        return Ok{};
+    }
+
+    const uint64_t expected = res->local_value;
+    const uint64_t value = res->target_value;
+    auto holds = [&](int64_t actual) {
+        return error("the instruction holds " + std::to_string(actual) + ", not the expected local value " +
+                     std::to_string(expected) + " (relocated value " + std::to_string(value) + ")");
+    };
+    if (auto* alu = std::get_if<isa::Alu>(&insn)) {
+        if (alu->src.is_reg || alu->op == isa::Op::Neg || alu->op == isa::Op::MovSx) {
+            return error("an ALU instruction takes a CO-RE value only as its immediate operand");
+        }
+        const int32_t imm = slots[slot].imm;
+        if (res->check_local_value && static_cast<uint64_t>(int64_t{imm}) != expected) return holds(imm);
+        const bool fits = value <= UINT32_MAX || value >= (uint64_t{0} - (uint64_t{1} << 31));
+        if (!fits) return error("the relocated value " + std::to_string(value) + " does not fit in 32 bits");
+        slots[slot].imm = static_cast<int32_t>(static_cast<uint32_t>(value));
+    } else if (std::holds_alternative<isa::Load>(insn) || std::holds_alternative<isa::Store>(insn) ||
+               std::holds_alternative<isa::Atomic>(insn)) {
+        const int16_t offset = slots[slot].offset;
+        if (res->check_local_value && static_cast<uint64_t>(int64_t{offset}) != expected)
+            return holds(offset);
+        if (value > static_cast<uint64_t>(std::numeric_limits<int16_t>::max())) {
+            return error("the relocated offset " + std::to_string(value) +
+                         " does not fit in an instruction's 16-bit offset");
+        }
+        if (res->local_field_size != res->target_field_size) {
+            if (!res->access_size_adjustable) {
+                poison("accesses a field whose size differs on the target (" +
+                       std::to_string(res->local_field_size) + " -> " +
+                       std::to_string(res->target_field_size) +
+                       " bytes) and is not a pointer or unsigned integer");
+                return Ok{};
+            }
+            if (access_size(insn) != res->local_field_size) {
+                return error("the instruction accesses " + std::to_string(access_size(insn)) +
+                             " bytes, but the local field has " + std::to_string(res->local_field_size));
+            }
+            const uint32_t size = res->target_field_size;
+            std::optional<isa::Instruction> resized;
+            if (size == 1 || size == 2 || size == 4 || size == 8) {
+                resized = with_access_size(insn, static_cast<uint8_t>(size));
+            }
+            if (!resized) {
+                return error("the instruction cannot access the target field's " + std::to_string(size) +
+                             " bytes");
+            }
+            insn = *resized;
+        }
+        set_offset(insn, static_cast<int16_t>(value));
+        slots[slot] = isa::encode(insn).slots[0];
+    } else if (auto* ld = std::get_if<isa::LoadImm64>(&insn)) {
+        const isa::RawInstruction& second = slots[slot + 1];
+        if (ld->src_kind != 0 || second.opcode != 0 || second.regs != 0 || second.offset != 0) {
+            return error("only a plain ld_imm64 (no pseudo source) takes a CO-RE value");
+        }
+        if (res->check_local_value && ld->value() != expected)
+            return holds(static_cast<int64_t>(ld->value()));
+        slots[slot].imm = static_cast<int32_t>(static_cast<uint32_t>(value));
+        slots[slot + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(value >> 32));
+    } else {
+        return error("a " + std::string(isa::form_of(insn).mnemonic) +
+                     " instruction cannot take a CO-RE value (expected an ALU immediate, a load or "
+                     "store offset, or an ld_imm64)");
+    }
+    return Ok{};
+}
+
+// With `failures`, an error located at one instruction (its record does not resolve or does not
+// fit it) leaves that instruction as it was and is collected there; the other records are still
+// applied. Errors that are not about one instruction, or that end the call's work budget, end it.
 Status apply_all(std::vector<isa::RawInstruction>& slots, const std::string& section_name,
                  std::span<const BtfCoreRelo> records, const Btf& local, const Btf& target,
                  const CoreTargetIndex* index, const std::string& file_name,
-                 std::vector<CorePoison>& poisoned) {
+                 std::vector<CorePoison>& poisoned, std::vector<Error>* failures) {
     uint64_t budget = kWorkPerApply;
     CandidateCache cache;
     for (size_t n = 0; n < records.size(); ++n) {
-        const BtfCoreRelo& relo = records[n];
-        Location where{file_name, section_name, std::nullopt, std::nullopt, std::nullopt};
-        const std::string kind = std::string(core_relo_kind_name(relo.kind));
-        if (relo.insn_off % 8 != 0 || relo.insn_off / 8 >= slots.size()) {
-            return make_error(ErrorKind::InvalidInput,
-                              "CO-RE " + kind + " relocation #" + std::to_string(n) + " of " +
-                                  type_label(local, relo.type_id) + " (" + std::string(relo.access) +
-                                  ") is at byte offset " + std::to_string(relo.insn_off) +
-                                  ", which is not an instruction of the section (" +
-                                  std::to_string(slots.size()) + " instructions)",
-                              where);
-        }
-        const uint32_t slot = relo.insn_off / 8;
-        where.instruction = slot;
-        auto res = resolve_with_budget(local, target, index, relo, budget, &cache);
-        if (!res) {
-            Error error = std::move(res.error());
-            error.where = where;
-            return error;
-        }
-        const std::string context = "CO-RE " + kind + " relocation of " + res->description;
-        auto error = [&](const std::string& message) {
-            return make_error(ErrorKind::InvalidInput, context + ": " + message, where);
-        };
-
-        auto decoded = isa::decode_instruction(slots, slot);
-        if (!decoded) return error("the relocated instruction does not decode: " + decoded.error().message);
-        isa::Instruction& insn = *decoded;
-        const bool is_ld_imm64 = std::holds_alternative<isa::LoadImm64>(insn);
-
-        auto poison = [&](const std::string& why) {
-            const std::string message =
-                context + " " + why + "; the instruction was replaced by libbpf's poison call " +
-                to_hex(static_cast<uint32_t>(kCorePoisonHelperId)) + " and must not be reached";
-            slots[slot] = poison_instruction();
-            poisoned.push_back(CorePoison{slot, message});
-            if (is_ld_imm64) {
-                slots[slot + 1] = poison_instruction();
-                poisoned.push_back(CorePoison{slot + 1, "second slot of a poisoned ld_imm64: " + message});
-            }
-        };
-        if (!res->resolved) {
-            poison("did not resolve on the target (" + res->failure + ")");
-            continue;
-        }
-
-        const uint64_t expected = res->local_value;
-        const uint64_t value = res->target_value;
-        auto holds = [&](int64_t actual) {
-            return error("the instruction holds " + std::to_string(actual) +
-                         ", not the expected local value " + std::to_string(expected) + " (relocated value " +
-                         std::to_string(value) + ")");
-        };
-        if (auto* alu = std::get_if<isa::Alu>(&insn)) {
-            if (alu->src.is_reg || alu->op == isa::Op::Neg || alu->op == isa::Op::MovSx) {
-                return error("an ALU instruction takes a CO-RE value only as its immediate operand");
-            }
-            const int32_t imm = slots[slot].imm;
-            if (res->check_local_value && static_cast<uint64_t>(int64_t{imm}) != expected) return holds(imm);
-            const bool fits = value <= UINT32_MAX || value >= (uint64_t{0} - (uint64_t{1} << 31));
-            if (!fits)
-                return error("the relocated value " + std::to_string(value) + " does not fit in 32 bits");
-            slots[slot].imm = static_cast<int32_t>(static_cast<uint32_t>(value));
-        } else if (std::holds_alternative<isa::Load>(insn) || std::holds_alternative<isa::Store>(insn) ||
-                   std::holds_alternative<isa::Atomic>(insn)) {
-            const int16_t offset = slots[slot].offset;
-            if (res->check_local_value && static_cast<uint64_t>(int64_t{offset}) != expected)
-                return holds(offset);
-            if (value > static_cast<uint64_t>(std::numeric_limits<int16_t>::max())) {
-                return error("the relocated offset " + std::to_string(value) +
-                             " does not fit in an instruction's 16-bit offset");
-            }
-            if (res->local_field_size != res->target_field_size) {
-                if (!res->access_size_adjustable) {
-                    poison("accesses a field whose size differs on the target (" +
-                           std::to_string(res->local_field_size) + " -> " +
-                           std::to_string(res->target_field_size) +
-                           " bytes) and is not a pointer or unsigned integer");
-                    continue;
-                }
-                if (access_size(insn) != res->local_field_size) {
-                    return error("the instruction accesses " + std::to_string(access_size(insn)) +
-                                 " bytes, but the local field has " + std::to_string(res->local_field_size));
-                }
-                const uint32_t size = res->target_field_size;
-                std::optional<isa::Instruction> resized;
-                if (size == 1 || size == 2 || size == 4 || size == 8) {
-                    resized = with_access_size(insn, static_cast<uint8_t>(size));
-                }
-                if (!resized) {
-                    return error("the instruction cannot access the target field's " + std::to_string(size) +
-                                 " bytes");
-                }
-                insn = *resized;
-            }
-            set_offset(insn, static_cast<int16_t>(value));
-            slots[slot] = isa::encode(insn).slots[0];
-        } else if (auto* ld = std::get_if<isa::LoadImm64>(&insn)) {
-            const isa::RawInstruction& second = slots[slot + 1];
-            if (ld->src_kind != 0 || second.opcode != 0 || second.regs != 0 || second.offset != 0) {
-                return error("only a plain ld_imm64 (no pseudo source) takes a CO-RE value");
-            }
-            if (res->check_local_value && ld->value() != expected)
-                return holds(static_cast<int64_t>(ld->value()));
-            slots[slot].imm = static_cast<int32_t>(static_cast<uint32_t>(value));
-            slots[slot + 1].imm = static_cast<int32_t>(static_cast<uint32_t>(value >> 32));
-        } else {
-            return error("a " + std::string(isa::form_of(insn).mnemonic) +
-                         " instruction cannot take a CO-RE value (expected an ALU immediate, a load or "
-                         "store offset, or an ld_imm64)");
-        }
+        Status applied = apply_one(slots, section_name, n, records[n], local, target, index, file_name,
+                                   budget, cache, poisoned);
+        if (applied) continue;
+        if (failures == nullptr || !applied.error().where.instruction || budget == 0) return applied;
+        failures->push_back(std::move(applied.error()));
     }
     return Ok{};
 }
@@ -1179,14 +1193,30 @@ Status apply_core_relocations(std::vector<isa::RawInstruction>& section_slots,
     if (records.empty()) return Ok{};
     // One index per call: building it is linear in the target, looking a name up logarithmic.
     CoreTargetIndex index(target);
-    return apply_all(section_slots, section_name, records, local, target, &index, file_name, poisoned);
+    return apply_all(section_slots, section_name, records, local, target, &index, file_name, poisoned,
+                     nullptr);
 }
 
 Status apply_core_relocations(std::vector<isa::RawInstruction>& section_slots,
                               const std::string& section_name, std::span<const BtfCoreRelo> records,
                               const Btf& local, const CoreTargetIndex& target, const std::string& file_name,
                               std::vector<CorePoison>& poisoned) {
-    return apply_all(section_slots, section_name, records, local, target.btf(), &target, file_name, poisoned);
+    return apply_all(section_slots, section_name, records, local, target.btf(), &target, file_name, poisoned,
+                     nullptr);
 }
+
+namespace detail {
+
+Status apply_core_relocations_per_instruction(std::vector<isa::RawInstruction>& section_slots,
+                                              const std::string& section_name,
+                                              std::span<const BtfCoreRelo> records, const Btf& local,
+                                              const CoreTargetIndex& target, const std::string& file_name,
+                                              std::vector<CorePoison>& poisoned,
+                                              std::vector<Error>& failures) {
+    return apply_all(section_slots, section_name, records, local, target.btf(), &target, file_name, poisoned,
+                     &failures);
+}
+
+}  // namespace detail
 
 }  // namespace bpfvm::loader

@@ -3,6 +3,13 @@
 // maps, then CO-RE per code section, then per program the relocations of maps, global data and
 // subprogram calls, with subprograms appended in the order libbpf appends them (depth first,
 // at their first call).
+//
+// What fails where: a fault in what every program needs (ELF structure, symbols, relocation
+// tables, maps, BTF and BTF.ext, license, a code section that is not whole instructions) fails
+// the object. A fault in one instruction (it does not decode, a jump or call leaves its
+// function, its relocation or CO-RE record does not fit it) fails only the programs whose
+// linked code holds that instruction: they are listed with Program::load_error, as libbpf and
+// the kernel fail one program and load the others.
 #include "bpfvm/loader/object.hpp"
 
 #include <elf.h>
@@ -17,6 +24,7 @@
 #include "bpfvm/loader/btf.hpp"
 #include "bpfvm/loader/core.hpp"
 #include "bpfvm/loader/elf.hpp"
+#include "core_detail.hpp"
 #include "map_definitions.hpp"
 
 namespace bpfvm::loader {
@@ -59,7 +67,11 @@ struct CodeSection {
     std::map<uint32_t, ElfRelocation> relocation_at;   // by slot
     std::map<uint32_t, const ElfSymbol*> function_at;  // FUNC symbols by first slot
     std::map<uint32_t, std::string> poisoned;          // by slot: why its CO-RE relocation failed
-    std::vector<BtfLineInfo> line_infos;               // sorted by insn_off
+    // By slot: why the instruction cannot be linked, found before linking (a relocation that
+    // does not sit on it properly, a CO-RE record that does not fit it). Fails the programs
+    // whose code holds it.
+    std::map<uint32_t, Error> broken;
+    std::vector<BtfLineInfo> line_infos;  // sorted by insn_off
 };
 
 // A function copied into a linked program.
@@ -179,16 +191,17 @@ class ObjectLoader {
             if (!relocations) return relocations.error();
             for (const ElfRelocation& relocation : *relocations) {
                 if (relocation.type == kRelocNone) continue;
-                if (relocation.offset % 8 != 0) {
-                    return invalid(relocation_name(relocation.type) + " at offset " +
-                                       std::to_string(relocation.offset) +
-                                       " is not at an instruction boundary",
-                                   section.name);
-                }
+                // relocations_for checked that the offset lies in the section.
                 auto slot = static_cast<uint32_t>(relocation.offset / 8);
-                if (!code.relocation_at.emplace(slot, relocation).second) {
-                    return invalid("two relocations apply to the instruction at slot " + std::to_string(slot),
-                                   section.name, slot);
+                if (relocation.offset % 8 != 0) {
+                    code.broken.emplace(slot, invalid(relocation_name(relocation.type) + " at offset " +
+                                                          std::to_string(relocation.offset) +
+                                                          " is not at an instruction boundary",
+                                                      section.name, slot));
+                } else if (!code.relocation_at.emplace(slot, relocation).second) {
+                    code.broken.emplace(slot, invalid("two relocations apply to the instruction at slot " +
+                                                          std::to_string(slot),
+                                                      section.name, slot));
                 }
             }
             for (const ElfSymbol& symbol : elf_.symbols()) {
@@ -231,10 +244,16 @@ class ObjectLoader {
         // One index of the target's type names for the whole object: vmlinux has 100k+ types.
         if (!core_index_) core_index_.emplace(options_.core_target ? *options_.core_target : *btf_);
         std::vector<CorePoison> poisoned;
-        Status status = apply_core_relocations(code.slots, code.elf->name, ext->core_relos, *btf_,
-                                               *core_index_, elf_.file_name(), poisoned);
+        std::vector<Error> failures;
+        Status status = detail::apply_core_relocations_per_instruction(code.slots, code.elf->name,
+                                                                       ext->core_relos, *btf_, *core_index_,
+                                                                       elf_.file_name(), poisoned, failures);
         if (!status) return status;
         for (CorePoison& poison : poisoned) code.poisoned[poison.slot] = std::move(poison.message);
+        for (Error& failure : failures) {
+            const uint32_t slot = *failure.where.instruction;
+            code.broken.emplace(slot, std::move(failure));
+        }
         return Ok{};
     }
 
@@ -298,6 +317,7 @@ class ObjectLoader {
         return Ok{};
     }
 
+    // Adds the program, with its load error when its code (or a subprogram it calls) is faulty.
     Status add_program(const CodeSection& code, uint32_t start, uint32_t count, const std::string& function,
                        isa::ProgramType type, const std::string& attach) {
         Program program;
@@ -307,7 +327,11 @@ class ObjectLoader {
         program.expected_attach_type = attach;
         std::vector<Piece> pieces;
         std::vector<isa::RawInstruction> slots;
-        if (Status s = link(code, start, count, function, pieces, slots); !s) return s;
+        if (Status s = link(code, start, count, function, pieces, slots); !s) {
+            program.load_error = located(std::move(s.error()), code.elf->name);
+            object_.programs.push_back(std::move(program));
+            return Ok{};
+        }
 
         auto decoded = isa::decode_program(std::span<const isa::RawInstruction>(slots));
         if (!decoded) {
@@ -315,11 +339,13 @@ class ObjectLoader {
             if (e.where.instruction) {
                 const Piece& piece = piece_of(pieces, *e.where.instruction);
                 uint32_t section_slot = piece.start + (*e.where.instruction - piece.offset);
-                e.message = "in function '" + piece.name + "' (program '" + function + "'): " + e.message;
+                e.message = in_function(piece, pieces) + e.message;
                 e.where.instruction = section_slot;
                 e.where.section = piece.section->elf->name;
             }
-            return located(std::move(e), code.elf->name);
+            program.load_error = located(std::move(e), code.elf->name);
+            object_.programs.push_back(std::move(program));
+            return Ok{};
         }
         program.code = std::move(*decoded);
         for (uint32_t i = 0; i < program.code.size(); ++i) {
@@ -335,6 +361,14 @@ class ObjectLoader {
         }
         object_.programs.push_back(std::move(program));
         return Ok{};
+    }
+
+    // How errors name where they are: "in function 'twice' (linked into program 'uses_twice'): ",
+    // or "in function 'drop_runts': " in the program's own function.
+    static std::string in_function(const Piece& piece, const std::vector<Piece>& pieces) {
+        const std::string& program = pieces.front().name;
+        return "in function '" + piece.name + "'" +
+               (piece.name == program ? std::string() : " (linked into program '" + program + "')") + ": ";
     }
 
     static const Piece& piece_of(const std::vector<Piece>& pieces, uint32_t slot) {
@@ -366,7 +400,8 @@ class ObjectLoader {
     }
 
     // Copies the program's function, then every function it reaches through calls and code
-    // addresses, rewriting relocated instructions to bpfvm's pseudo forms.
+    // addresses, rewriting relocated instructions to bpfvm's pseudo forms. An error here is
+    // about one instruction of those functions: it fails this program only.
     Status link(const CodeSection& code, uint32_t start, uint32_t count, const std::string& function,
                 std::vector<Piece>& pieces, std::vector<isa::RawInstruction>& slots) {
         pieces.push_back({&code, start, count, function, 0});
@@ -381,21 +416,33 @@ class ObjectLoader {
                 continue;
             }
             const Piece piece = pieces[piece_index];
+            if (next == 0) {
+                // An instruction of this function that was found broken before linking.
+                const auto& broken = piece.section->broken;
+                if (auto first = broken.lower_bound(piece.start);
+                    first != broken.end() && first->first - piece.start < piece.count) {
+                    Error e = first->second;
+                    e.message = in_function(piece, pieces) + e.message;
+                    return e;
+                }
+            }
             uint32_t local = next;
-            uint32_t section_slot = piece.start + local;
-            auto insn = isa::decode_instruction(piece.section->slots, section_slot);
+            // Decoded within its function: an ld_imm64 cannot take its second half from the next.
+            const std::span<const isa::RawInstruction> function_slots(
+                piece.section->slots.data() + piece.start, piece.count);
+            auto insn = isa::decode_instruction(function_slots, local);
             if (!insn) {
                 Error e = insn.error();
-                e.message = "in function '" + piece.name + "': " + e.message;
-                return located(std::move(e), piece.section->elf->name);
+                if (e.kind == ErrorKind::TruncatedProgram) {
+                    e.message = "lddw needs two slots but is the last instruction of its function";
+                }
+                e.message = in_function(piece, pieces) + e.message;
+                e.where.file = elf_.file_name();
+                e.where.section = piece.section->elf->name;
+                e.where.instruction = piece.start + e.where.instruction.value_or(local);
+                return e;
             }
-            bool wide = std::holds_alternative<isa::LoadImm64>(*insn);
-            next += wide ? 2 : 1;
-            if (wide && next > piece.count) {
-                return invalid("lddw at slot " + std::to_string(section_slot) +
-                                   " runs past the end of function '" + piece.name + "'",
-                               piece.section->elf->name, section_slot);
-            }
+            next += std::holds_alternative<isa::LoadImm64>(*insn) ? 2 : 1;
             auto callee = relocate(piece, local, *insn, slots, pieces);
             if (!callee) return callee.error();
             if (*callee) stack.emplace_back(**callee, 0);
@@ -415,8 +462,7 @@ class ObjectLoader {
         auto found = code.relocation_at.find(section_slot);
         const ElfRelocation* relocation = found == code.relocation_at.end() ? nullptr : &found->second;
         auto fail = [&](ErrorKind kind, std::string why) {
-            return error(kind, "in function '" + piece.name + "': " + std::move(why), section_name,
-                         section_slot);
+            return error(kind, in_function(piece, pieces) + std::move(why), section_name, section_slot);
         };
         const ElfSymbol* symbol = relocation ? &elf_.symbols()[relocation->symbol] : nullptr;
         auto symbol_name = [&]() -> std::string {

@@ -117,12 +117,18 @@ TEST(LoadObject, UnknownProgramSectionIsAnErrorNamingItUnlessTheTypeIsGiven) {
     EXPECT_EQ(find_program(*typed, "unknown")->type, isa::ProgramType::Xdp);
 }
 
-TEST(LoadObject, ExternVariablesAreUnsupportedByName) {
+TEST(LoadObject, ExternVariablesAreUnsupportedByNameInTheProgramsThatUseThem) {
     auto object = load_object(loader_case("extern_kconfig"));
-    ASSERT_FALSE(object);
-    EXPECT_EQ(object.error().kind, ErrorKind::Unsupported);
-    EXPECT_NE(object.error().message.find("LINUX_KERNEL_VERSION"), std::string::npos)
-        << object.error().message;
+    ASSERT_TRUE(object) << object.error().to_string();
+    const Program* program = find_program(*object, "version_gate");
+    ASSERT_NE(program, nullptr);
+    ASSERT_TRUE(program->load_error);
+    EXPECT_EQ(program->load_error->kind, ErrorKind::Unsupported);
+    EXPECT_EQ(program->load_error->where.section, "xdp");
+    EXPECT_TRUE(program->load_error->where.instruction);
+    EXPECT_NE(program->load_error->message.find("LINUX_KERNEL_VERSION"), std::string::npos)
+        << program->load_error->message;
+    EXPECT_TRUE(program->code.instructions.empty());
 }
 
 TEST(LoadObject, MapInMapKeepsItsInnerTemplateAndInitialSlots) {
@@ -264,16 +270,22 @@ TEST(LoadObject, UnknownRelocationTypeIsUnsupportedByNumber) {
     EXPECT_NE(object.error().message.find("relocation type 7"), std::string::npos) << object.error().message;
 }
 
-TEST(LoadObject, RelocationOnAnInstructionThatCannotTakeOneIsAnError) {
+TEST(LoadObject, RelocationOnAnInstructionThatCannotTakeOneFailsItsProgram) {
     auto bytes = read_bytes(corpus("xdp_count.bpf.o"));
     auto entries = relocation_entries(bytes, "xdp");
     ASSERT_FALSE(entries.empty());
     bytes[entries[0]] = 0;  // r_offset: the first instruction, a context load
     bytes[entries[0] + 1] = 0;
     auto object = load_object(bytes, "patched.o");
-    ASSERT_FALSE(object);
-    EXPECT_EQ(object.error().where.section, "xdp");
-    EXPECT_TRUE(object.error().where.instruction);
+    ASSERT_TRUE(object) << object.error().to_string();
+    ASSERT_EQ(object->programs.size(), 1u);
+    const Program& program = object->programs[0];
+    EXPECT_EQ(program.function, "xdp_count");
+    ASSERT_TRUE(program.load_error);
+    EXPECT_EQ(program.load_error->where.section, "xdp");
+    EXPECT_EQ(program.load_error->where.instruction, 0u);
+    EXPECT_NE(program.load_error->message.find("neither lddw nor a call"), std::string::npos)
+        << program.load_error->to_string();
 }
 
 TEST(LoadObject, UnknownMapTypeIsUnsupportedByName) {
@@ -406,6 +418,11 @@ TEST(LoadObjectRobustness, AllCorpusObjectsLoad) {
     for (const auto& path : objects) {
         auto object = load_object(path);
         EXPECT_TRUE(object) << path << ": " << object.error().to_string();
+        if (!object) continue;
+        for (const Program& program : object->programs) {
+            EXPECT_FALSE(program.load_error)
+                << path << ": " << program.function << ": " << program.load_error->to_string();
+        }
     }
 }
 

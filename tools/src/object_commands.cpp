@@ -53,6 +53,12 @@ void print_info_text(const loader::Object& object, std::ostream& out) {
         out << "    " << program.function << "  section " << program.section << "  type "
             << isa::program_type_name(program.type);
         if (!program.expected_attach_type.empty()) out << "  attach " << program.expected_attach_type;
+        if (program.load_error) {
+            Error e = *program.load_error;
+            e.where.file.clear();  // the object's path heads the listing
+            out << "  not loaded\n      error[" << error_kind_name(e.kind) << "]: " << e.to_string() << "\n";
+            continue;
+        }
         out << "  " << program.code.slot_count() << " instructions";
         if (std::string source = program.source_file(); !source.empty()) out << "  " << source;
         out << "\n";
@@ -87,6 +93,8 @@ nlohmann::ordered_json info_json(const loader::Object& object) {
             {"source", program.source_file().empty() ? nlohmann::ordered_json(nullptr)
                                                      : nlohmann::ordered_json(program.source_file())},
             {"unresolved_relocations", unresolved},
+            {"error", program.load_error ? nlohmann::ordered_json(program.load_error->to_string())
+                                         : nlohmann::ordered_json(nullptr)},
         });
     }
     nlohmann::ordered_json maps = nlohmann::ordered_json::array();
@@ -186,14 +194,24 @@ int disasm_object(const DisasmOptions& options, isa::DisasmOptions style, std::o
         print_error(err, object.error());
         return kExitUsage;
     }
-    size_t printed = 0;
+    size_t printed = 0, not_loaded = 0;
     out << object->path << ":";
     for (const loader::Program& program : object->programs) {
         if (!options.section.empty() && program.section != options.section) continue;
         if (!options.function.empty() && program.function != options.function) continue;
+        if (program.load_error) {
+            // Listed where it would be, its fault on standard error; the others are printed.
+            out << "\n"
+                << program.function << " (section " << program.section << ", "
+                << isa::program_type_name(program.type) << "): not loaded\n";
+            print_error(err, *program.load_error);
+            ++not_loaded;
+            continue;
+        }
         print_program(*object, program, style, options.source, out);
         ++printed;
     }
+    if (not_loaded != 0) return kExitUsage;
     out << (printed ? "" : "\n");
     if (printed == 0) {
         std::string wanted = !options.function.empty() ? "function '" + options.function + "'" : "";

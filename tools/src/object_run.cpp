@@ -274,7 +274,8 @@ Result<size_t> select_program(const loader::Object& object, const RunOptions& op
     }
     std::string listing;
     for (const loader::Program& p : object.programs)
-        listing += "\n  " + p.function + " (section " + p.section + ")";
+        listing +=
+            "\n  " + p.function + " (section " + p.section + (p.load_error ? ", not loaded" : "") + ")";
     if (matches.size() == 1) return matches[0];
     if (matches.empty()) {
         return make_error(ErrorKind::InvalidInput,
@@ -389,6 +390,13 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
         return kExitUsage;
     }
     const loader::Program& program = object->programs[*selected];
+    if (program.load_error) {
+        // Its own fault: the object's other programs load and run.
+        print_error(err, *program.load_error);
+        err << "  program " << program.function << " (section " << program.section
+            << ") cannot be loaded, so it cannot run\n";
+        return kExitUsage;
+    }
     auto usage = [&](std::string message) {
         print_error(err, make_error(ErrorKind::InvalidInput, std::move(message)));
         return kExitUsage;

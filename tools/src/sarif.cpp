@@ -214,6 +214,11 @@ json sarif_log(const std::vector<FileReport>& files) {
             continue;
         }
         for (const ProgramReport& program : file.programs) {
+            if (program.load_error) {
+                notifications.push_back(notification(
+                    file.path, program.name() + " cannot be loaded: " + program.load_error->to_string()));
+                continue;
+            }
             for (const DiagnosticReport& diagnostic : program.diagnostics) {
                 if (!diagnostic.rule) {
                     notifications.push_back(notification(

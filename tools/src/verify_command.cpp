@@ -313,8 +313,23 @@ void print_stats_text(std::ostream& out, const ProgramReport& program) {
     out << "  stack depth: " << s.stack_depth << " bytes\n";
 }
 
+// A program the loader could not load: its fault, where it lies in the object, and its function.
+void print_load_error_text(std::ostream& out, const std::string& path, const ProgramReport& program) {
+    const Error& e = *program.load_error;
+    out << path << ": " << program.name() << " (" << program.type << "): not loaded\n";
+    out << "  error[" << error_kind_name(e.kind) << "]: " << e.message << "\n";
+    if (e.where.instruction || !e.where.section.empty()) {
+        out << "     = ";
+        if (e.where.instruction)
+            out << "slot " << *e.where.instruction << (e.where.section.empty() ? "" : " of ");
+        if (!e.where.section.empty()) out << "section " << e.where.section;
+        out << "\n";
+    }
+}
+
 void print_program_text(std::ostream& out, const std::string& path, const ProgramReport& program,
                         bool stats) {
+    if (program.load_error) return print_load_error_text(out, path, program);
     out << path << (program.name().empty() ? " " : ": " + program.name() + " ") << "(" << program.type << ", "
         << program.instructions << " instructions): " << (program.accepted ? "accepted" : "rejected") << "\n";
     for (const DiagnosticReport& d : program.diagnostics) print_diagnostic_text(out, program, d);
@@ -373,7 +388,8 @@ json program_json(const ProgramReport& program) {
     out["function"] = program.function.empty() ? json(nullptr) : json(program.function);
     out["type"] = program.type;
     out["instructions"] = program.instructions;
-    out["verdict"] = program.accepted ? "accepted" : "rejected";
+    out["verdict"] = program.load_error ? "error" : program.accepted ? "accepted" : "rejected";
+    out["error"] = program.load_error ? json(program.load_error->to_string()) : json(nullptr);
     json diagnostics = json::array();
     for (const DiagnosticReport& d : program.diagnostics) diagnostics.push_back(diagnostic_json(d));
     out["diagnostics"] = std::move(diagnostics);
@@ -423,13 +439,22 @@ void verify_object(const Run& run, const loader::Object& object, FileOutcome& ou
         if (!run.options.section.empty() && program.section != run.options.section) continue;
         if (!run.options.function.empty() && program.function != run.options.function) continue;
         ++selected;
+        ProgramReport report;
+        report.section = program.section;
+        report.function = program.function;
+        if (program.load_error) {
+            // Listed with its own error; the object's other programs are still verified.
+            report.type = std::string(isa::program_type_name(program.type));
+            report.load_error = program.load_error;
+            if (report.load_error->where.file.empty()) report.load_error->where.file = outcome.report.path;
+            if (run.format == Format::Text) print_program_text(run.out, outcome.report.path, report, false);
+            outcome.report.programs.push_back(std::move(report));
+            continue;
+        }
         ProgramView view{program.code, with_object_names({}, object, program), &program.function_of,
                          &program.source};
         verifier::VerifyOptions options = base;
         options.poisoned = poisoned_instructions(program);
-        ProgramReport report;
-        report.section = program.section;
-        report.function = program.function;
         if (!verify_program(run, view, program.type, maps, options, report, outcome.report.path))
             outcome.output_failed = true;
         if (run.format == Format::Text)
@@ -510,22 +535,24 @@ int verify_command(const VerifyOptions& options, std::ostream& out, std::ostream
     Run run{options, *format, out, err};
     std::vector<FileReport> files;
     bool load_failed = false;
-    size_t accepted = 0, rejected = 0;
+    size_t accepted = 0, rejected = 0, not_loaded = 0;
     for (const std::string& path : options.files) {
         FileOutcome outcome = verify_file(run, path);
         load_failed = load_failed || outcome.report.error.has_value() || outcome.output_failed;
         for (const ProgramReport& program : outcome.report.programs)
-            ++(program.accepted ? accepted : rejected);
+            ++(program.load_error ? not_loaded : program.accepted ? accepted : rejected);
         files.push_back(std::move(outcome.report));
     }
+    const size_t programs = accepted + rejected + not_loaded;
 
     switch (*format) {
         case Format::Text: {
             const size_t failed_files = static_cast<size_t>(std::count_if(
                 files.begin(), files.end(), [](const FileReport& f) { return f.error.has_value(); }));
-            if (accepted + rejected > 1 || failed_files != 0) {
-                out << accepted + rejected << " program" << (accepted + rejected == 1 ? "" : "s") << ": "
-                    << accepted << " accepted, " << rejected << " rejected";
+            if (programs > 1 || failed_files != 0) {
+                out << programs << " program" << (programs == 1 ? "" : "s") << ": " << accepted
+                    << " accepted, " << rejected << " rejected";
+                if (not_loaded != 0) out << ", " << not_loaded << " not loaded";
                 if (failed_files != 0)
                     out << "; " << failed_files << " file" << (failed_files == 1 ? "" : "s") << " not loaded";
                 out << "\n";
@@ -536,7 +563,9 @@ int verify_command(const VerifyOptions& options, std::ostream& out, std::ostream
         case Format::Sarif: out << sarif_log(files).dump(2) << "\n"; break;
     }
     if (load_failed) return kExitUsage;
-    return rejected != 0 ? kExitFailed : kExitOk;
+    // A program of an object that could not be loaded fails like one that could not be analysed:
+    // it is not accepted, and the file's other programs were verified.
+    return rejected != 0 || not_loaded != 0 ? kExitFailed : kExitOk;
 }
 
 }  // namespace bpfvm::tools

@@ -1,6 +1,7 @@
 // What `bpfvm verify` found, in a form the text, JSON and SARIF writers share: per file, its load
-// error or its programs; per program, the verdict and the verifier's diagnostics with every
-// instruction they mention already described (slot, LLVM text, function, C source line).
+// error or its programs; per program, its own load error or the verdict and the verifier's
+// diagnostics with every instruction they mention already described (slot, LLVM text, function,
+// C source line).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,9 @@ struct ProgramReport {
     std::string function;       // "" for raw program files
     std::string type;           // libbpf's program type name
     uint32_t instructions = 0;  // slots, as `bpfvm info` counts them
+    // Why the loader could not load this program of the object (loader::Program::load_error):
+    // it was not verified, and is not accepted.
+    std::optional<Error> load_error;
     bool accepted = false;
     std::vector<DiagnosticReport> diagnostics;
     verifier::Statistics stats;

@@ -72,7 +72,16 @@ struct Program {
     std::string function;  // the C function name
     isa::ProgramType type;
     std::string expected_attach_type;  // libbpf's name, empty when none
-    isa::Program code;                 // decoded, with subprograms appended and calls fixed
+    // Why this program cannot be loaded, when the fault lies in its own code or in a subprogram
+    // it calls: an instruction that does not decode, a jump or call that leaves its function, a
+    // relocation or CO-RE record of one of its instructions that does not fit or names what
+    // bpfvm does not support (externs, kfuncs). The location is the faulty instruction (its
+    // section and slot there, as llvm-objdump numbers it) and the message names its function.
+    // Such a program keeps its section, function and type but has no code (and no function_of,
+    // source or unresolved entries); the object's other programs load as usual. Faults in what
+    // every program needs (ELF structure, maps, BTF, license) fail load_object instead.
+    std::optional<Error> load_error;
+    isa::Program code;  // decoded, with subprograms appended and calls fixed
     // Per instruction of code: the function it belongs to and its source line, when known.
     std::vector<std::string> function_of;
     std::vector<std::optional<SourceLocation>> source;

@@ -87,7 +87,7 @@ int info_command(const InfoOptions& options, std::ostream& out, std::ostream& er
 
 // `bpfvm verify FILE...`: every program of each ELF object (or those --section/--function pick),
 // or a raw program file, through the verifier. Exit code: 2 if a file could not be loaded, else 1
-// if a program was rejected, else 0.
+// if a program was rejected or could not be loaded, else 0.
 struct VerifyOptions {
     std::vector<std::string> files;
     std::string format = "text";  // text, json or sarif
