@@ -74,7 +74,17 @@ class Analyzer {
     // The branch decisions of a path, shared between the paths that forked from it.
     struct PathNode {
         PathStep step;
-        std::shared_ptr<const PathNode> parent;
+        mutable std::shared_ptr<const PathNode> parent;
+
+        PathNode() = default;
+        PathNode(const PathNode&) = delete;
+        PathNode& operator=(const PathNode&) = delete;
+        // Frees the parents only this node holds one at a time: nested destructors would
+        // overflow the stack on a path of a million branches.
+        ~PathNode() {
+            std::shared_ptr<const PathNode> next = std::move(parent);
+            while (next && next.use_count() == 1) next = std::move(next->parent);
+        }
     };
 
     struct Path {
