@@ -29,9 +29,10 @@ Error error_at(ErrorKind kind, uint32_t slot, std::string message) {
 // One execution of a program: registers, frames and the stack live here.
 class Execution final : public FunctionCaller {
  public:
-    Execution(const Program& program, const RunInput& input)
+    Execution(const Program& program, const RunInput& input, MemoryChecks checks)
         : program_(&program),
           input_(input),
+          checked_(checks == MemoryChecks::Checked),
           memory_(input.memory),
           stack_(kMaxCallDepth * kStackSize / 8, 0) {
         auto* base = reinterpret_cast<uint8_t*>(stack_.data());
@@ -209,7 +210,9 @@ class Execution final : public FunctionCaller {
 
     Result<Flow> step(const Load& l) {
         uint64_t addr = regs_[l.base] + static_cast<int64_t>(l.offset);
-        if (auto s = memory_.check(addr, l.size, Access::Read, slot(), "load"); !s) return s.error();
+        if (checked_) {
+            if (auto s = memory_.check(addr, l.size, Access::Read, slot(), "load"); !s) return s.error();
+        }
         if (l.size == 4 && !l.sign_extend) {
             if (const uint64_t pointer = context_packet_pointer(addr); pointer != 0) {
                 std::memcpy(&regs_[l.dst], reinterpret_cast<const void*>(pointer), 8);
@@ -232,7 +235,9 @@ class Execution final : public FunctionCaller {
 
     Result<Flow> step(const Store& s) {
         uint64_t addr = regs_[s.base] + static_cast<int64_t>(s.offset);
-        if (auto st = memory_.check(addr, s.size, Access::Write, slot(), "store"); !st) return st.error();
+        if (checked_) {
+            if (auto st = memory_.check(addr, s.size, Access::Write, slot(), "store"); !st) return st.error();
+        }
         uint64_t v = operand64(s.value);
         std::memcpy(reinterpret_cast<void*>(addr), &v, s.size);
         return Flow::Next;
@@ -242,7 +247,9 @@ class Execution final : public FunctionCaller {
         bool acquire = a.op == Op::LoadAcquire;
         uint64_t addr = regs_[acquire ? a.src : a.dst] + static_cast<int64_t>(a.offset);
         Access access = acquire ? Access::Read : Access::Write;
-        if (auto s = memory_.check(addr, a.size, access, slot(), "atomic"); !s) return s.error();
+        if (checked_) {
+            if (auto s = memory_.check(addr, a.size, access, slot(), "atomic"); !s) return s.error();
+        }
         if (addr % a.size != 0) {
             return error_at(ErrorKind::MemoryFault, slot(),
                             "atomic access of " + std::to_string(a.size) + " bytes at a misaligned address");
@@ -303,6 +310,7 @@ class Execution final : public FunctionCaller {
 
     const Program* program_;
     const RunInput& input_;
+    const bool checked_;  // MemoryChecks::Checked
     MemoryMap memory_;
     std::vector<uint64_t> stack_;  // all frames, 8-byte aligned
     std::array<uint64_t, kRegisterCount> regs_{};
@@ -318,7 +326,7 @@ class Execution final : public FunctionCaller {
 Result<RunResult> Interpreter::run(const isa::Program& program, const RunInput& input) {
     if (program.instructions.empty())
         return make_error(ErrorKind::EmptyProgram, "program has no instructions");
-    Execution execution(program, input);
+    Execution execution(program, input, checks_);
     return execution.run();
 }
 

@@ -24,7 +24,8 @@ class HashMap final : public ElementMap {
           lru_(type() == isa::MapType::LruHash || type() == isa::MapType::LruPercpuHash) {}
 
     void add_regions(MemoryMap& memory) const override {
-        memory.add(values_.data(), values_.size(), (spec().flags & kFlagReadOnlyProg) == 0, name());
+        memory.add_elements(values_.data(), values_.size(), stride_, spec().value_size,
+                            (spec().flags & kFlagReadOnlyProg) == 0, name());
     }
 
     uint8_t* lookup(const uint8_t* key, uint32_t cpu) override {

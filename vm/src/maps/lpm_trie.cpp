@@ -33,7 +33,8 @@ class LpmTrieMap final : public ElementMap {
           scratch_(this->spec().key_size) {}
 
     void add_regions(MemoryMap& memory) const override {
-        memory.add(values_.data(), values_.size(), (spec().flags & kFlagReadOnlyProg) == 0, name());
+        memory.add_elements(values_.data(), values_.size(), value_stride_, spec().value_size,
+                            (spec().flags & kFlagReadOnlyProg) == 0, name());
     }
 
     uint8_t* lookup(const uint8_t* key, [[maybe_unused]] uint32_t cpu) override {

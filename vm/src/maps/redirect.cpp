@@ -34,7 +34,7 @@ class RedirectArray final : public RedirectMap {
           present_(this->spec().max_entries, false) {}
 
     void add_regions(MemoryMap& memory) const override {
-        memory.add(values_.data(), values_.size(), false, name());
+        memory.add_elements(values_.data(), values_.size(), stride_, spec().value_size, false, name());
     }
 
     uint8_t* lookup(const uint8_t* key, [[maybe_unused]] uint32_t cpu) override {
@@ -140,7 +140,7 @@ class DevmapHash final : public RedirectMap {
           stride_(round_up8(this->spec().value_size)) {}
 
     void add_regions(MemoryMap& memory) const override {
-        memory.add(values_.data(), values_.size(), false, name());
+        memory.add_elements(values_.data(), values_.size(), stride_, spec().value_size, false, name());
     }
 
     uint8_t* lookup(const uint8_t* key, [[maybe_unused]] uint32_t cpu) override {

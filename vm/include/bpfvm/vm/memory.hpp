@@ -18,10 +18,17 @@ struct Region {
     uint64_t size;
     bool writable;
     std::string name;  // "stack", "input", "context", a map's name...
+    // A map's value arena: elements `stride` bytes apart, of which an access must stay inside
+    // one element's first `element_size` bytes, as the verifier proves of a value pointer (a
+    // value overrun into the next element is caught too). 0: one flat region.
+    uint64_t stride = 0;
+    uint64_t element_size = 0;
 
     uint64_t end() const { return start + size; }
     bool contains(uint64_t addr, uint64_t len) const {
-        return addr >= start && len <= size && addr - start <= size - len;
+        if (addr < start || len > size || addr - start > size - len) return false;
+        if (stride == 0) return true;
+        return len <= element_size && (addr - start) % stride <= element_size - len;
     }
 };
 
@@ -34,6 +41,12 @@ class MemoryMap {
     }
     size_t add(const void* base, uint64_t size, bool writable, std::string name) {
         return add(Region{reinterpret_cast<uint64_t>(base), size, writable, std::move(name)});
+    }
+    // A map's value arena (see Region::stride).
+    size_t add_elements(const void* base, uint64_t size, uint64_t stride, uint64_t element_size,
+                        bool writable, std::string name) {
+        return add(
+            Region{reinterpret_cast<uint64_t>(base), size, writable, std::move(name), stride, element_size});
     }
     const std::vector<Region>& regions() const { return regions_; }
     // Moves or resizes a region (a packet whose head or tail a helper adjusted).
