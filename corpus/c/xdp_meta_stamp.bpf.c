@@ -2,11 +2,12 @@
 // bpfvm-expect: verdict xdp_meta_stamp accept
 // bpfvm-expect: loadable yes
 // bpfvm-expect: run stamp xdp_meta_stamp --packet 02000000000202000000000108004500
-// bpfvm-expect: result stamp {"r0": 2, "verdict": "XDP_PASS", "packet": "0800cafe02000000000202000000000108004500"}
+// bpfvm-expect: result stamp {"r0": 2, "verdict": "XDP_PASS", "packet": "02000000000202000000000108004500", "metadata": "0800cafe"}
 //
 // Reserves four bytes of metadata in front of the packet (bpf_xdp_adjust_meta) and writes the
 // packet's EtherType and a tag there, as an XDP program handing a parse result to tc does.
-// The packet a run gives back starts at the metadata, as BPF_PROG_TEST_RUN's does.
+// `bpfvm run --json` shows the metadata beside the frame; the kernel's BPF_PROG_TEST_RUN gives
+// them back together ([data_meta, data_end)), as KernelRun checks.
 // Demonstrates: data_meta bounds checks against data, metadata in the output packet.
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

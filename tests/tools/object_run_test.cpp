@@ -119,5 +119,62 @@ TEST_F(ObjectRunTest, FaultsExitWithOneAndNameTheSourceLine) {
     EXPECT_NE(result.err.find("reject_null_check.bpf.c:"), std::string::npos) << result.err;
 }
 
+// --trust-verified runs an accepted program without access checks, with the same results.
+TEST_F(ObjectRunTest, TrustVerifiedRunsAcceptedProgramsUnchecked) {
+    RunOptions options;
+    options.file = corpus("xdp_firewall.bpf.o");
+    options.pcap_in = capture();
+    options.json = true;
+    Output checked = run(options);
+    options.trust_verified = true;
+    Output trusted = run(options);
+    ASSERT_EQ(checked.code, 0) << checked.err;
+    ASSERT_EQ(trusted.code, 0) << trusted.err;
+    auto checked_doc = nlohmann::json::parse(checked.out);
+    auto trusted_doc = nlohmann::json::parse(trusted.out);
+    EXPECT_EQ(checked_doc["engine"], "interpreter");
+    EXPECT_EQ(trusted_doc["engine"], "interpreter (trusted)");
+    checked_doc.erase("engine");
+    trusted_doc.erase("engine");
+    EXPECT_EQ(checked_doc, trusted_doc);
+}
+
+// A program the verifier rejects is not run at all with --trust-verified: the error names the
+// rule and the instruction; without the flag the same run faults, checked.
+TEST_F(ObjectRunTest, TrustVerifiedRefusesRejectedPrograms) {
+    RunOptions options;
+    options.file = corpus("reject_packet_oob.bpf.o");
+    options.function = "xdp_no_bounds_check";
+    options.packet_hex = "0200";
+    options.trust_verified = true;
+    Output trusted = run(options);
+    EXPECT_EQ(trusted.code, 1);
+    EXPECT_EQ(trusted.out, "");
+    EXPECT_NE(trusted.err.find(
+                  "--trust-verified: the verifier rejects program 'xdp_no_bounds_check' (out-of-bounds)"),
+              std::string::npos)
+        << trusted.err;
+    options.trust_verified = false;
+    Output checked = run(options);
+    EXPECT_EQ(checked.code, 1);
+    EXPECT_NE(checked.err.find("error[memory-fault]"), std::string::npos) << checked.err;
+}
+
+// A raw program too: an unchecked access to r1 + 8 with no length check is refused.
+TEST_F(ObjectRunTest, TrustVerifiedRefusesRejectedRawPrograms) {
+    RunOptions options;
+    options.file = write("read.asm", "ldxdw %r0, [%r1+8]\nexit\n");
+    options.memory_hex = "00";
+    options.trust_verified = true;
+    Output trusted = run(options);
+    EXPECT_EQ(trusted.code, 1);
+    EXPECT_NE(trusted.err.find("the verifier rejects the program"), std::string::npos) << trusted.err;
+    options.file = write("checked.asm", "mov %r0, 0\njlt %r2, 16, +1\nldxdw %r0, [%r1+8]\nexit\n");
+    options.memory_hex = "0102030405060708090a0b0c0d0e0f10";
+    Output accepted = run(options);
+    EXPECT_EQ(accepted.code, 0) << accepted.err;
+    EXPECT_NE(accepted.out.find("r0 = 0x100f0e0d0c0b0a09"), std::string::npos) << accepted.out;
+}
+
 }  // namespace
 }  // namespace bpfvm::tools

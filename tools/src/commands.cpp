@@ -14,6 +14,7 @@
 #include "command_support.hpp"
 #include "object_commands.hpp"
 #include "object_run.hpp"
+#include "trusted_run.hpp"
 
 namespace bpfvm::tools {
 namespace {
@@ -130,7 +131,16 @@ int run_command(const RunOptions& options, std::ostream& out, std::ostream& err)
         }
         memory = std::move(*m);
     }
-    auto engine = make_engine(options.engine);
+    if (options.trust_verified) {
+        if (auto verified = verify_for_trusted_run(loaded->program, isa::ProgramType::Bytes); !verified) {
+            Error e = verified.error();
+            e.where.file = options.file;
+            print_error(err, e);
+            return kExitFailed;
+        }
+    }
+    auto engine = make_engine(options.engine,
+                              options.trust_verified ? vm::MemoryChecks::Trusted : vm::MemoryChecks::Checked);
     if (!engine) {
         print_error(err, engine.error());
         return kExitUsage;

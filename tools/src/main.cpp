@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
     run_cmd->add_option("--engine", run.engine, "interpreter, jit or auto")->capture_default_str();
     run_cmd->add_option("--budget", run.budget, "Instruction budget (default 1000000)");
     run_cmd->add_flag("--stats", run.stats, "Print the engine and the instruction count");
+    run_cmd->add_flag(
+        "--trust-verified", run.trust_verified,
+        "Verify first, then run without run-time access checks (refused if the verifier rejects it)");
     run_cmd->add_option("--section", run.section, "The program of this ELF section");
     run_cmd->add_option("--function", run.function, "The program with this C function name");
     auto* packet =

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <ostream>
+#include <span>
 
 #include "bpfvm/loader/btf.hpp"
 #include "bpfvm/tools/conformance.hpp"
@@ -13,6 +14,7 @@
 #include "object_commands.hpp"
 #include "object_conversion.hpp"
 #include "pcap_io.hpp"
+#include "trusted_run.hpp"
 
 namespace bpfvm::tools {
 namespace {
@@ -478,7 +480,14 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
         (!object->btf || !object->btf->find_by_name(options.event_type, loader::BtfKind::Struct))) {
         return usage("--event-type: the object's BTF has no struct '" + options.event_type + "'");
     }
-    auto engine = make_engine(options.engine);
+    if (options.trust_verified) {
+        if (auto verified = verify_for_trusted_run(*object, *selected); !verified) {
+            print_error(err, verified.error());
+            return kExitFailed;
+        }
+    }
+    auto engine = make_engine(options.engine,
+                              options.trust_verified ? vm::MemoryChecks::Trusted : vm::MemoryChecks::Checked);
     if (!engine) {
         print_error(err, engine.error());
         return kExitUsage;
@@ -521,8 +530,9 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
         }
         verdict_counts[last.error ? "error" : last.verdict.value_or(std::to_string(last.r0))]++;
         if (!captured.empty()) {
-            captured[i].data = last.packet;
-            captured[i].original_length = static_cast<uint32_t>(last.packet.size());
+            // The frame, without XDP metadata in front of it.
+            captured[i].data.assign(last.packet.begin() + last.metadata_size, last.packet.end());
+            captured[i].original_length = static_cast<uint32_t>(captured[i].data.size());
         }
         outcomes.push_back(std::move(last));
     }
@@ -550,7 +560,9 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
             for (const auto& [name, count] : verdict_counts) counts[name] = count;
             doc["verdicts"] = std::move(counts);
         } else if (!last.packet.empty()) {
-            doc["packet"] = bytes_to_hex(last.packet);
+            const std::span<const uint8_t> packet(last.packet);
+            doc["packet"] = bytes_to_hex(packet.subspan(last.metadata_size));
+            if (last.metadata_size != 0) doc["metadata"] = bytes_to_hex(packet.first(last.metadata_size));
         }
         if (last.redirect) {
             json redirect;

@@ -78,9 +78,10 @@ Result<DecodedProgramFile> load_and_decode(const std::filesystem::path& path) {
     return DecodedProgramFile{std::move(*file), std::move(*program)};
 }
 
-Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name) {
+Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name, vm::MemoryChecks checks) {
     // No JIT is built yet, so "auto" means the interpreter.
-    if (name == "interpreter" || name == "auto") return std::unique_ptr<vm::Engine>(new vm::Interpreter());
+    if (name == "interpreter" || name == "auto")
+        return std::unique_ptr<vm::Engine>(new vm::Interpreter(checks));
     if (name == "jit")
         return make_error(ErrorKind::Unsupported, "the JIT engine is not available in this build yet");
     return make_error(ErrorKind::InvalidInput,

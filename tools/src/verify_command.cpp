@@ -39,51 +39,6 @@ std::optional<Format> format_from_name(const std::string& name) {
 // Maps as the verifier sees them
 // ---------------------------------------------------------------------------------------------
 
-// Where the kernel finds a value's lock (btf_find_spin_lock): a member of the value struct, or a
-// variable of a global data section, whose type is struct bpf_spin_lock.
-std::optional<uint32_t> spin_lock_offset(const loader::Btf& btf, uint32_t type_id) {
-    auto is_spin_lock = [&](uint32_t id) {
-        auto resolved = btf.resolve(id);
-        if (!resolved) return false;
-        const loader::BtfType* type = btf.type(*resolved);
-        return type != nullptr && type->kind == loader::BtfKind::Struct && type->name == "bpf_spin_lock";
-    };
-    auto resolved = btf.resolve(type_id);
-    if (!resolved) return std::nullopt;
-    const loader::BtfType* type = btf.type(*resolved);
-    if (type == nullptr) return std::nullopt;
-    if (type->kind == loader::BtfKind::Struct) {
-        for (const loader::BtfMember& member : btf.members(*resolved)) {
-            if (member.bitfield_size == 0 && is_spin_lock(member.type)) return member.bit_offset / 8;
-        }
-    } else if (type->kind == loader::BtfKind::Datasec) {
-        for (const loader::BtfVarSecinfo& var : btf.var_secinfos(*resolved)) {
-            const loader::BtfType* var_type = btf.type(var.type);
-            if (var_type != nullptr && var_type->kind == loader::BtfKind::Var &&
-                is_spin_lock(var_type->ref_type()))
-                return var.offset;
-        }
-    }
-    return std::nullopt;
-}
-
-verifier::MapInfo map_info(const loader::MapDefinition& definition, const loader::Btf* btf) {
-    verifier::MapInfo info;
-    info.name = definition.name;
-    info.type = definition.type;
-    info.key_size = definition.key_size;
-    info.value_size = definition.value_size;
-    info.max_entries = definition.max_entries;
-    info.flags = definition.flags;
-    info.read_only = definition.read_only;
-    info.initial_data = definition.initial_data;
-    if (definition.inner)
-        info.inner = std::make_shared<const verifier::MapInfo>(map_info(*definition.inner, btf));
-    if (btf != nullptr && definition.value_type_id != 0)
-        info.spin_lock_offset = spin_lock_offset(*btf, definition.value_type_id);
-    return info;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Verifying one program
 // ---------------------------------------------------------------------------------------------
@@ -427,12 +382,7 @@ struct FileOutcome {
 };
 
 void verify_object(const Run& run, const loader::Object& object, FileOutcome& outcome) {
-    std::vector<verifier::MapInfo> maps;
-    for (const loader::MapDefinition& definition : object.maps)
-        maps.push_back(map_info(definition, object.btf.get()));
-    verifier::VerifyOptions base;
-    base.privileged = run.options.privileged;
-    base.gpl_compatible = gpl_compatible(object.license);
+    const std::vector<verifier::MapInfo> maps = verifier_maps(object);
 
     size_t selected = 0;
     for (const loader::Program& program : object.programs) {
@@ -453,8 +403,7 @@ void verify_object(const Run& run, const loader::Object& object, FileOutcome& ou
         }
         ProgramView view{program.code, with_object_names({}, object, program), &program.function_of,
                          &program.source};
-        verifier::VerifyOptions options = base;
-        options.poisoned = poisoned_instructions(program);
+        const verifier::VerifyOptions options = verify_options(object, program, run.options.privileged);
         if (!verify_program(run, view, program.type, maps, options, report, outcome.report.path))
             outcome.output_failed = true;
         if (run.format == Format::Text)

@@ -39,6 +39,8 @@ struct RunOptions {
     std::string engine = "auto";
     uint64_t budget = 0;  // 0: the default budget
     bool stats = false;
+    // Run without access checks once the verifier accepts the program (and its tail call targets).
+    bool trust_verified = false;
 
     // ELF objects.
     ObjectOptions object;

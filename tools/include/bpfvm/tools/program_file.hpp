@@ -11,6 +11,7 @@
 #include "bpfvm/isa/error.hpp"
 #include "bpfvm/isa/instruction.hpp"
 #include "bpfvm/vm/engine.hpp"
+#include "bpfvm/vm/interpreter.hpp"
 
 namespace bpfvm::tools {
 
@@ -36,6 +37,7 @@ Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path);
 Result<bool> is_elf_file(const std::filesystem::path& path);
 
 // "interpreter", "jit" or "auto".
-Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name);
+Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name,
+                                                vm::MemoryChecks checks = vm::MemoryChecks::Checked);
 
 }  // namespace bpfvm::tools
