@@ -166,6 +166,24 @@ std::vector<Twin> twins() {
                      {counters},
                      checked + "stxdw [%r0+0], %r10\nmov %r0, 0\nexit\n" + out,
                      checked + "mov %r1, 5\nstxdw [%r0+0], %r1\nmov %r0, 0\nexit\n" + out});
+    // A helper copying stack bytes that hold a spilled pointer into a map.
+    const std::string update =
+        "stw [%r10-4], 0\n"
+        "lddw.map_idx %r1, 0\n"
+        "mov %r2, %r10\n"
+        "add %r2, -4\n"
+        "mov %r3, %r10\n"
+        "add %r3, -16\n"
+        "mov %r4, 0\n"
+        "call 2\n"
+        "mov %r0, 0\n"
+        "exit\n";
+    cases.push_back({"PointerLeakThroughHelper",
+                     Rule::PointerLeak,
+                     ProgramType::Xdp,
+                     {counters},
+                     "stxdw [%r10-16], %r1\n" + update,
+                     "ldxw %r2, [%r1+12]\nstxdw [%r10-16], %r2\n" + update});
     cases.push_back({"PointerReturned",
                      Rule::PointerLeak,
                      ProgramType::Xdp,
@@ -288,6 +306,18 @@ std::vector<Twin> twins() {
                      {},
                      "mov %r0, 0\nexit\nmov %r0, 1\nexit\n",
                      "mov %r0, 0\njeq %r1, 0, +1\nexit\nmov %r0, 1\nexit\n"});
+    cases.push_back({"DivisionByImmediateZero",
+                     Rule::InvalidInstruction,
+                     ProgramType::Xdp,
+                     {},
+                     "mov %r0, 5\ndiv %r0, 0\nexit\n",
+                     "mov %r0, 5\nmov %r1, 0\ndiv %r0, %r1\nexit\n"});
+    cases.push_back({"ShiftBeyondWidth",
+                     Rule::InvalidInstruction,
+                     ProgramType::Xdp,
+                     {},
+                     "mov %r0, 1\nlsh32 %r0, 32\nexit\n",
+                     "mov %r0, 1\nlsh %r0, 32\nexit\n"});
     cases.push_back({"InvalidMapReference",
                      Rule::InvalidMapReference,
                      ProgramType::Xdp,
@@ -336,6 +366,56 @@ TEST(RuleTwins, EveryRuleHasATwin) {
         bool covered = std::any_of(cases.begin(), cases.end(), [&](const Twin& t) { return t.rule == rule; });
         EXPECT_TRUE(covered) << rule_id(rule);
     }
+}
+
+// After a helper that may move the packet, packet pointers are stale wherever they are: in
+// registers and spilled on the stack. As in the kernel, unprivileged rules make them unreadable,
+// privileged ones numbers; either way they cannot be dereferenced.
+TEST(StalePointers, PacketPointersSpilledBeforeAdjustHeadCannotBeUsed) {
+    const std::string head =
+        "mov %r6, %r1\n"
+        "ldxw %r2, [%r1+0]\n"
+        "ldxw %r3, [%r1+4]\n"
+        "mov %r4, %r2\n"
+        "add %r4, 14\n"
+        "jgt %r4, %r3, out\n"
+        "stxdw [%r10-8], %r2\n"
+        "mov %r7, %r2\n"
+        "mov %r1, %r6\n"
+        "mov %r2, 0\n"
+        "call 44\n";
+    const std::string out = "out:\nmov %r0, 0\nexit\n";
+    struct Case {
+        std::string use;
+        bool privileged;
+        Rule rule;
+    };
+    const Case cases[] = {
+        {"ldxdw %r2, [%r10-8]\nldxb %r0, [%r2+0]\nexit\n", false, Rule::UninitializedRegister},
+        {"ldxdw %r2, [%r10-8]\nldxb %r0, [%r2+0]\nexit\n", true, Rule::InvalidMemoryAccess},
+        {"ldxw %r2, [%r10-8]\nmov %r0, 0\nexit\n", false, Rule::UninitializedStack},
+        {"ldxb %r0, [%r7+0]\nexit\n", false, Rule::UninitializedRegister},
+        {"ldxb %r0, [%r7+0]\nexit\n", true, Rule::InvalidMemoryAccess},
+    };
+    for (const Case& c : cases) {
+        VerifyOptions options;
+        options.privileged = c.privileged;
+        Outcome outcome = verify_text(head + c.use + out, ProgramType::Xdp, {}, options);
+        ASSERT_EQ(outcome.error, "");
+        ASSERT_FALSE(outcome.result.accepted) << c.use;
+        EXPECT_EQ(rule_id(outcome.result.diagnostics.front().rule), rule_id(c.rule))
+            << c.use << (c.privileged ? " (privileged): " : ": ")
+            << outcome.result.diagnostics.front().message;
+    }
+    // Reloading data from the context after the call is the fix.
+    Outcome reloaded =
+        verify_text(head +
+                        "ldxw %r2, [%r6+0]\nldxw %r3, [%r6+4]\nmov %r4, %r2\nadd %r4, 1\njgt %r4, %r3, out\n"
+                        "ldxb %r0, [%r2+0]\nexit\n" +
+                        out,
+                    ProgramType::Xdp);
+    EXPECT_TRUE(reloaded.result.accepted)
+        << (reloaded.result.diagnostics.empty() ? "" : reloaded.result.diagnostics.front().message);
 }
 
 TEST(RuleIds, RoundTripAndAreUnique) {

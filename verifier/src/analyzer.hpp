@@ -176,7 +176,10 @@ class Analyzer {
         std::optional<uint32_t> callback;  // entry instruction
         std::optional<uint8_t> released_ref_reg;
         Value callback_context;
+        // The key, when it is a number known on the stack (an array lookup of it cannot fail).
+        std::optional<uint64_t> constant_key;
     };
+    std::optional<uint64_t> constant_stack_key(Path& path, const Value& key, uint32_t key_size);
     bool check_helper_arg(Path& path, const isa::HelperPrototype& helper, uint8_t arg, CallFacts& facts);
     bool check_memory_arg(Path& path, const isa::HelperPrototype& helper, uint8_t arg, isa::ArgKind kind,
                           uint8_t size_reg, isa::ArgKind size_kind);

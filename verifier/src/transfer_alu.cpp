@@ -33,6 +33,39 @@ std::string_view op_symbol(isa::Op op) {
     }
 }
 
+bool is_division(isa::Op op) {
+    return op == isa::Op::Div || op == isa::Op::SDiv || op == isa::Op::Mod || op == isa::Op::SMod;
+}
+
+bool is_shift(isa::Op op) {
+    return op == isa::Op::Lsh || op == isa::Op::Rsh || op == isa::Op::Arsh;
+}
+
+// The Linux verifier computes bounds only for ops it can bound cheaply: division and modulo
+// results, and shifts by an amount that is not one known value below the width, are unknown to
+// it. bpfvm forgets them too, so that it never accepts a program that the kernel rejects because
+// of a bound only bpfvm knew.
+bool kernel_tracks_result(const isa::Alu& insn, const Scalar& src) {
+    if (is_division(insn.op)) return false;
+    if (!is_shift(insn.op)) return true;
+    unsigned width = insn.is64 ? 64 : 32;
+    bool constant = insn.is64 ? src.is_constant()
+                              : src.bits().truncate(4).is_constant() && src.u32_min() == src.u32_max();
+    return constant && src.umax() < width;
+}
+
+// x << k as the kernel bounds it: when the top bit might be shifted out (its test is one bit more
+// cautious than it needs to be), only the known bits are left. The `x << 32` of a sign
+// extension keeps its signed bounds.
+Scalar kernel_shift_left(const Scalar& exact, const Scalar& dst, uint64_t k, bool is64) {
+    if (is64) {
+        if (dst.umax() <= (uint64_t{1} << (63 - k)) || (k == 32 && dst.s32_min() >= 0)) return exact;
+    } else if (dst.u32_max() <= (uint64_t{1} << (31 - k))) {
+        return exact;
+    }
+    return Scalar::from_tnum(exact.bits());
+}
+
 }  // namespace
 
 bool Analyzer::step(Path& path) {
@@ -66,6 +99,17 @@ bool Analyzer::step(Path& path) {
 bool Analyzer::alu(Path& path, const isa::Alu& insn) {
     if (insn.dst == isa::kFramePointer) {
         return fail(path, Rule::ReadOnlyWrite, "r10 (the frame pointer) is read-only", {insn.dst});
+    }
+    if (!insn.src.is_reg && is_division(insn.op) && insn.src.imm == 0) {
+        return fail(path, Rule::InvalidInstruction,
+                    "division or modulo by the immediate 0 (the kernel refuses it; a divisor that may be 0 "
+                    "belongs in a register)");
+    }
+    int32_t width = insn.is64 ? 64 : 32;
+    if (!insn.src.is_reg && is_shift(insn.op) && (insn.src.imm < 0 || insn.src.imm >= width)) {
+        return fail(path, Rule::InvalidInstruction,
+                    "shift by " + std::to_string(insn.src.imm) + ": a " + std::to_string(width) +
+                        "-bit shift by an immediate must be in [0, " + std::to_string(width - 1) + "]");
     }
     Value src;
     if (insn.op != isa::Op::Neg) {
@@ -111,13 +155,29 @@ bool Analyzer::alu(Path& path, const isa::Alu& insn) {
     if (d == nullptr) return false;
     Value dst = *d;
     if (dst.is_pointer() || src.is_pointer()) return pointer_arithmetic(path, insn, dst, src);
-    write_reg(path, insn.dst, Value::scalar(Scalar::alu(insn.op, insn.is64, dst.num, src.num)));
+    Scalar result = Scalar::alu(insn.op, insn.is64, dst.num, src.num);
+    if (!kernel_tracks_result(insn, src.num)) {
+        result = insn.is64 ? Scalar() : Scalar::unknown_of_size(4);
+    } else if (insn.op == isa::Op::Lsh) {
+        result = kernel_shift_left(result, dst.num, src.num.umax(), insn.is64);
+    }
+    write_reg(path, insn.dst, Value::scalar(result));
     ++path.pc;
     return true;
 }
 
 bool Analyzer::pointer_arithmetic(Path& path, const isa::Alu& insn, Value dst, const Value& src) {
     uint8_t src_reg = insn.src.is_reg ? insn.src.reg : insn.dst;
+    if (insn.op == isa::Op::Neg) {
+        // The kernel's privileged rules let a negated pointer be a number, as any pointer may be.
+        if (!options_.privileged) {
+            return fail(path, Rule::InvalidPointerArithmetic,
+                        "negating a pointer (" + reg_name(insn.dst) + ") is not allowed", {insn.dst});
+        }
+        write_reg(path, insn.dst, Value::scalar(insn.is64 ? Scalar() : Scalar::unknown_of_size(4)));
+        ++path.pc;
+        return true;
+    }
     if (dst.is_pointer() && src.is_pointer()) {
         // The distance between two pointers into one region (data_end - data) is no address.
         if (insn.op == isa::Op::Sub && (options_.privileged || same_region(dst, src))) {
@@ -175,6 +235,13 @@ bool Analyzer::pointer_arithmetic(Path& path, const isa::Alu& insn, Value dst, c
                         {ptr_reg});
     }
     bool subtract = insn.op == isa::Op::Sub;
+    if (subtract && ptr.type == ValueType::Stack) {
+        // The kernel refuses it whatever the number (some JITs could not handle it).
+        return fail(path, Rule::InvalidPointerArithmetic,
+                    "subtracting from the stack pointer " + reg_name(ptr_reg) +
+                        " is not allowed: add a negative number instead",
+                    {insn.dst, src_reg});
+    }
     if (offset.num.is_constant()) {
         int64_t delta = static_cast<int64_t>(offset.num.constant_value());
         bool small = delta > -kMaxPointerOffset && delta < kMaxPointerOffset;
@@ -189,12 +256,7 @@ bool Analyzer::pointer_arithmetic(Path& path, const isa::Alu& insn, Value dst, c
         }
         ptr.off = static_cast<int32_t>(moved);
     } else {
-        if (ptr.type == ValueType::Ctx) {
-            return fail(path, Rule::InvalidContextAccess,
-                        "a variable offset added to the context pointer " + reg_name(ptr_reg) +
-                            ": context fields must be accessed at constant offsets",
-                        {insn.dst, src_reg});
-        }
+        // A context pointer may move by a variable amount; only dereferencing it is refused.
         const Scalar& n = offset.num;
         if (n.smin() <= -kMaxPointerOffset || n.smax() >= kMaxPointerOffset) {
             return fail(path, Rule::InvalidPointerArithmetic,
@@ -222,8 +284,14 @@ bool Analyzer::endian(Path& path, const isa::Endian& insn) {
     const Value* d = read_reg(path, insn.dst);
     if (d == nullptr) return false;
     if (d->is_pointer()) {
-        return fail(path, Rule::InvalidPointerArithmetic,
-                    "byte swap of a pointer (" + reg_name(insn.dst) + ")", {insn.dst});
+        if (!options_.privileged) {
+            return fail(path, Rule::InvalidPointerArithmetic,
+                        "byte swap of a pointer (" + reg_name(insn.dst) + ")", {insn.dst});
+        }
+        // Privileged: any pointer may become a number.
+        write_reg(path, insn.dst, Value::scalar(Scalar::unknown_of_size(insn.bits / 8)));
+        ++path.pc;
+        return true;
     }
     write_reg(path, insn.dst, Value::scalar(d->num.byte_order(insn.op, insn.bits)));
     ++path.pc;

@@ -215,16 +215,17 @@ bool Analyzer::packet_compare(Path& path, const isa::Jump& insn, const Value& ds
     bool meta = pointer->type == ValueType::PacketMeta;
     uint32_t pc = path.pc;
     auto go = [&](Path& p, bool taken) { p.pc = taken ? insn.target : pc + 1; };
-    // Already proven: the comparison's outcome is known (p + off <= end, or < end when strictly
-    // inside the range).
-    int32_t range = path.state.packet_range(meta, pointer->id);
-    if (pointer->num.smin() >= 0 && proven <= range && (range > 0 || pointer->id == 0)) {
-        go(path, *proving_outcome);
-        return true;
-    }
+    // Both outcomes are explored even when one was proven before, as the kernel does (so a
+    // mistake on the branch it takes is not hidden). The proof holds only where the kernel's
+    // does: a pointer at a negative offset, or one whose largest offset may pass 0xffff (it
+    // could wrap past data_end), proves nothing; nor does `p < end` for p = data exactly.
+    bool right_open = proven == off + 1;
+    uint64_t largest = pointer->num.umax();
+    bool proves = off >= 0 && !(off == 0 && right_open) && largest <= kMaxPacketOffset &&
+                  largest + static_cast<uint64_t>(off) <= kMaxPacketOffset;
     Path other = path;
     Path& proving = *proving_outcome ? other : path;
-    if (proven > 0 && proven <= kMaxPacketOffset) proving.state.set_packet_range(meta, pointer->id, proven);
+    if (proves && proven > 0) proving.state.set_packet_range(meta, pointer->id, proven);
     go(other, true);
     add_step(other, pc, true);
     go(path, false);

@@ -41,44 +41,66 @@ bool Analyzer::call(Path& path, const isa::Call& insn) {
     }
 }
 
-void Analyzer::invalidate_packet_pointers(State& state) {
-    bool privileged = options_.privileged;
+std::optional<uint64_t> Analyzer::constant_stack_key(Path& path, const Value& key, uint32_t key_size) {
+    // As the kernel reads one: within one slot, either bytes all known zero, or a number spilled
+    // at the key's address with exactly the key's size.
+    if (key.type != ValueType::Stack || !key.fixed_offset() || key_size == 0 || key_size > 8) return {};
+    int64_t at = key.off;
+    if (at >= 0 || at < -static_cast<int64_t>(isa::kStackSize)) return {};
+    auto slot_index = static_cast<uint32_t>((-at - 1) / 8);
+    auto byte = static_cast<uint32_t>(at + 8 * (static_cast<int64_t>(slot_index) + 1));
+    if (byte + key_size > 8) return {};
+    const StackSlot* slot = path.state.frames[key.aux].find_slot(slot_index);
+    if (slot == nullptr) return {};
+    std::optional<uint64_t> value;
+    bool zero = true;
+    for (uint32_t i = byte; i < byte + key_size; ++i) zero = zero && slot->bytes[i] == StackByte::Zero;
+    if (zero) {
+        value = 0;
+    } else if (slot->spill_size == key_size && slot->spill_offset == byte &&
+               slot->spilled.type == ValueType::Scalar && slot->spilled.num.is_constant()) {
+        value = slot->spilled.num.constant_value();
+    }
+    if (value && slot_index < 64) {
+        // The verdict depends on the key's exact value: keep states with another key apart.
+        ReadMarks need;
+        need.slots[key.aux] |= uint64_t{1} << slot_index;
+        mark_precise(path, need, /*during_instruction=*/true);
+    }
+    return value;
+}
+
+namespace {
+
+// As the kernel's mark_reg_invalid: values that stop being pointers (packet pointers after a
+// helper that may move the packet, a released record) become unreadable for unprivileged
+// programs (the address would leak) and unknown numbers for privileged ones, in registers and
+// spilled on the stack alike.
+void invalidate(State& state, bool privileged, auto stale) {
+    const Value replacement = privileged ? Value::scalar(Scalar()) : Value{};
     for (Frame& f : state.frames) {
         for (Value& v : f.regs) {
-            if (v.type == ValueType::Packet || v.type == ValueType::PacketEnd ||
-                v.type == ValueType::PacketMeta) {
-                v = privileged ? Value::scalar(Scalar()) : Value{};
-            }
+            if (stale(v)) v = replacement;
         }
         for (StackSlot& s : f.stack) {
-            const Value& v = s.spilled;
-            if (s.spill_size != 0 && (v.type == ValueType::Packet || v.type == ValueType::PacketEnd ||
-                                      v.type == ValueType::PacketMeta)) {
-                s.spilled = Value::scalar(Scalar());
-            }
+            if (s.spill_size != 0 && stale(s.spilled)) s.spilled = replacement;
         }
     }
+}
+
+}  // namespace
+
+void Analyzer::invalidate_packet_pointers(State& state) {
+    invalidate(state, options_.privileged, [](const Value& v) {
+        return v.type == ValueType::Packet || v.type == ValueType::PacketEnd ||
+               v.type == ValueType::PacketMeta;
+    });
     state.ranges.clear();
 }
 
 void Analyzer::release_reference(State& state, uint32_t ref) {
     std::erase_if(state.refs, [&](const Reference& r) { return r.id == ref; });
-    // As the kernel does: unreadable for unprivileged programs (the address would leak), an
-    // unknown number for privileged ones.
-    bool privileged = options_.privileged;
-    for (Frame& f : state.frames) {
-        for (Value& v : f.regs) {
-            if (v.is_pointer() && v.ref == ref) v = privileged ? Value::scalar(Scalar()) : Value{};
-        }
-        for (StackSlot& s : f.stack) {
-            if (s.spill_size != 0 && s.spilled.is_pointer() && s.spilled.ref == ref) {
-                // The record is gone: what was spilled is no pointer any more and not readable as one.
-                s.spilled = Value{};
-                s.spill_size = 0;
-                s.bytes.fill(StackByte::Invalid);
-            }
-        }
-    }
+    invalidate(state, options_.privileged, [&](const Value& v) { return v.is_pointer() && v.ref == ref; });
 }
 
 bool Analyzer::check_memory_arg(Path& path, const isa::HelperPrototype& helper, uint8_t arg,
@@ -236,6 +258,7 @@ bool Analyzer::check_helper_arg(Path& path, const isa::HelperPrototype& helper, 
             Access access =
                 kind == isa::ArgKind::PtrToUninitMapValue ? Access::HelperWrite : Access::HelperRead;
             if (!check_access(path, arg, value, 0, size, size, access)) return false;
+            if (kind == isa::ArgKind::PtrToMapKey) facts.constant_key = constant_stack_key(path, value, size);
             if (value.type == ValueType::Stack && access == Access::HelperWrite) {
                 stack_clobber(path, value, value.num.smin(), value.num.smax() + size);
             }
@@ -403,6 +426,13 @@ bool Analyzer::call_helper(Path& path, const isa::Call& insn) {
             }
             r0.maybe_null = true;
             r0.id = state.fresh_id();
+            // The kernel's privileged rules know that an array has every key below max_entries.
+            bool array = map->type == isa::MapType::Array || map->type == isa::MapType::PercpuArray;
+            if (options_.privileged && array && helper->name == "map_lookup_elem" && facts.constant_key &&
+                *facts.constant_key < map->max_entries) {
+                r0.maybe_null = false;
+                if (!map->spin_lock_offset) r0.id = 0;
+            }
             break;
         }
         case isa::ReturnKind::PtrToRingbufMemOrNull: {

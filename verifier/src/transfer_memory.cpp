@@ -39,11 +39,13 @@ uint32_t byte_of(int64_t offset) {
     return static_cast<uint32_t>(offset + 8 * (static_cast<int64_t>(slot_of(offset)) + 1));
 }
 
-// A spill destroyed by a write over part of it: its bytes become plain data.
+// A spill destroyed by a write over part of the slot: its bytes become plain data, unknown even
+// when the spilled value was known (the kernel forgets it too, and bpfvm must not accept a read
+// of them that the kernel would refuse).
 void drop_spill(StackSlot& slot) {
     if (slot.spill_size == 0) return;
     for (uint32_t b = slot.spill_offset; b < slot.spill_offset + slot.spill_size && b < 8u; ++b) {
-        slot.bytes[b] = slot.spilled.is_null_constant() ? StackByte::Zero : StackByte::Misc;
+        slot.bytes[b] = StackByte::Misc;
     }
     slot.spill_size = 0;
     slot.spill_offset = 0;
@@ -110,6 +112,15 @@ bool Analyzer::check_access(Path& path, uint8_t reg, const Value& ptr, int64_t o
                     mark_slot_read(path, ptr.aux, s);
                     const StackSlot* slot = frame.find_slot(s);
                     StackByte b = slot != nullptr ? slot->bytes[byte_of(a)] : StackByte::Invalid;
+                    if (b == StackByte::Spill && access != Access::Load && !options_.privileged &&
+                        slot->spilled.type != ValueType::Scalar) {
+                        // A helper would copy the address somewhere the program can read it.
+                        return fail(path, Rule::PointerLeak,
+                                    "the helper reads stack bytes " + range_text(lo, hi) + " through " + who +
+                                        ", which hold the spilled pointer " + slot->spilled.to_string() +
+                                        " at fp" + std::to_string(a),
+                                    {reg});
+                    }
                     if (b == StackByte::Invalid && !options_.privileged) {
                         return fail(path, Rule::UninitializedStack,
                                     "reading stack bytes " + range_text(lo, hi) + " through " + who +
@@ -291,7 +302,12 @@ std::optional<Value> Analyzer::stack_load(Path& path, uint8_t reg, const Value& 
                 return std::nullopt;
             }
         }
-        return unknown_load(size, sign_extend);
+        bool zero = true;
+        for (int64_t a = lo; a < hi && zero; ++a) {
+            const StackSlot* slot = frame.find_slot(slot_of(a));
+            zero = slot != nullptr && slot->bytes[byte_of(a)] == StackByte::Zero;
+        }
+        return zero ? Value::constant(0) : unknown_load(size, sign_extend);
     }
     int64_t at = ptr.off + offset;
     uint32_t s = slot_of(at);
@@ -300,32 +316,44 @@ std::optional<Value> Analyzer::stack_load(Path& path, uint8_t reg, const Value& 
     const StackSlot* slot = frame.find_slot(s);
     if (slot == nullptr) return unknown_load(size, sign_extend);  // privileged read of never-written stack
     if (slot->spill_size != 0) {
-        if (b == slot->spill_offset && size == slot->spill_size) {
+        if (b == slot->spill_offset && size <= slot->spill_size && slot->spilled.type == ValueType::Scalar) {
+            // The low bytes of the spilled number; still linked to its copies if nothing was cut.
             Value v = slot->spilled;
-            if (sign_extend && size < 8 && v.type == ValueType::Scalar) {
-                v = Value::scalar(v.num.sign_extend(size * 8, true));
+            if (size < 8) {
+                Scalar low = v.num.truncate(size);
+                if (sign_extend) return Value::scalar(low.sign_extend(size * 8, true));
+                if ((v.num.umax() >> (8 * size)) != 0) v.id = 0;
+                v.num = low;
             }
             return v;
         }
-        if (b == slot->spill_offset && size < slot->spill_size && slot->spilled.type == ValueType::Scalar) {
-            Scalar low = slot->spilled.num.truncate(size);
-            return Value::scalar(sign_extend ? low.sign_extend(size * 8, true) : low);
-        }
+        if (b == slot->spill_offset && size == slot->spill_size) return slot->spilled;
         bool overlaps = b < slot->spill_offset + slot->spill_size && slot->spill_offset < b + size;
         if (overlaps && slot->spilled.is_pointer()) {
-            if (!options_.privileged) {
-                fail(path, Rule::PointerLeak,
-                     "a " + std::to_string(size) + "-byte read at fp" + std::to_string(at) +
-                         " takes part of a spilled pointer (" + slot->spilled.to_string() + ")",
-                     {reg});
-                return std::nullopt;
-            }
-            return unknown_load(size, sign_extend);
+            // Privileged rules refuse it too: a pointer is filled back whole or not at all.
+            fail(path, Rule::PointerLeak,
+                 "a " + std::to_string(size) + "-byte read at fp" + std::to_string(at) +
+                     " takes part of a spilled pointer (" + slot->spilled.to_string() + ")",
+                 {reg});
+            return std::nullopt;
+        }
+        if (overlaps && slot->spilled.type == ValueType::Uninit) {
+            fail(path, Rule::UninitializedStack,
+                 "a " + std::to_string(size) + "-byte read at fp" + std::to_string(at) +
+                     " takes part of a spilled pointer that is no longer valid (a packet pointer after "
+                     "a helper that may move the packet, or a released record)",
+                 {reg});
+            return std::nullopt;
         }
     }
+    // Bytes that are all known zero, or all of a spilled 0, read as 0; other mixes as unknown.
     bool zero = true;
-    for (uint32_t i = b; i < b + size; ++i) zero = zero && slot->bytes[i] == StackByte::Zero;
-    if (zero) return Value::constant(0);
+    bool spilled_zero = slot->spill_size != 0 && slot->spilled.is_null_constant();
+    for (uint32_t i = b; i < b + size; ++i) {
+        zero = zero && slot->bytes[i] == StackByte::Zero;
+        spilled_zero = spilled_zero && slot->bytes[i] == StackByte::Spill;
+    }
+    if (zero || spilled_zero) return Value::constant(0);
     return unknown_load(size, sign_extend);
 }
 
@@ -349,6 +377,12 @@ bool Analyzer::stack_store(Path& path, uint8_t reg, const Value& ptr, int64_t of
     record_stack_access(path, frame_index, s);
     StackSlot& slot = frame.slot(s);
     if (size == 8) {
+        if (value.type == ValueType::Stack && frame_index + 1 != path.state.frames.size()) {
+            // It could outlive the frame it points to.
+            return fail(path, Rule::InvalidMemoryAccess,
+                        "a stack pointer (" + value.to_string() + ") stored into a caller's stack frame",
+                        {reg});
+        }
         slot.bytes.fill(StackByte::Spill);
         slot.spilled = value;
         slot.spill_offset = 0;
@@ -357,23 +391,26 @@ bool Analyzer::stack_store(Path& path, uint8_t reg, const Value& ptr, int64_t of
         return true;
     }
     if (value.is_pointer()) {
-        if (!options_.privileged) {
-            return fail(
-                path, Rule::PointerLeak,
-                "a " + std::to_string(size) + "-byte store of a pointer would keep only part of its address",
-                {reg});
-        }
-        drop_spill(slot);
-        for (uint32_t i = b; i < b + size; ++i) slot.bytes[i] = StackByte::Misc;
-        return true;
+        // Privileged rules refuse it too: a pointer is spilled whole or not at all.
+        return fail(
+            path, Rule::PointerLeak,
+            "a " + std::to_string(size) + "-byte store of a pointer would keep only part of its address",
+            {reg});
     }
     drop_spill(slot);
-    if (value.is_null_constant()) {
-        for (uint32_t i = b; i < b + size; ++i) slot.bytes[i] = StackByte::Zero;
+    // Only a store at the start of a slot spills a number, as the kernel's privileged rules track
+    // it (0 included: a later write over part of the slot makes all of it unknown); elsewhere the
+    // bytes are zero or unknown.
+    if (b != 0) {
+        StackByte byte = value.is_null_constant() ? StackByte::Zero : StackByte::Misc;
+        for (uint32_t i = b; i < b + size; ++i) slot.bytes[i] = byte;
         return true;
     }
+    // A narrow spill keeps the whole number, as the kernel does (a fill truncates it): what the
+    // kernel concludes from it (a spilled 0, a constant map key) needs the whole value.
     for (uint32_t i = b; i < b + size; ++i) slot.bytes[i] = StackByte::Spill;
-    slot.spilled = Value::scalar(value.num.truncate(size));
+    slot.spilled = value;
+    if ((value.num.umax() >> (8 * size)) != 0) slot.spilled.id = 0;
     slot.spill_offset = static_cast<uint8_t>(b);
     slot.spill_size = static_cast<uint8_t>(size);
     return true;
@@ -457,11 +494,7 @@ bool Analyzer::store(Path& path, const isa::Store& insn) {
         value = Value::constant(static_cast<uint64_t>(static_cast<int64_t>(insn.value.imm)));
     }
     if (base.type == ValueType::Ctx) {
-        if (!insn.value.is_reg) {
-            return fail(path, Rule::InvalidContextAccess,
-                        "stores of an immediate into the context are not allowed (store a register)",
-                        {insn.base});
-        }
+        // Immediate stores into the context are allowed as register stores are (Linux 6.3).
         if (value.is_pointer()) {
             return fail(path, Rule::PointerLeak,
                         "r" + std::to_string(value_reg) + " leaks an address into the context", {value_reg});
@@ -525,6 +558,25 @@ bool Analyzer::atomic(Path& path, const isa::Atomic& insn) {
                             {insn.dst});
             }
     }
+    if (base.is_pointer() && !base.maybe_null) {
+        // Atomics need natural alignment in every region, not only on the stack.
+        Tnum at = base.num.bits().add(Tnum::constant(static_cast<uint64_t>(int64_t{base.off} + insn.offset)));
+        if (((at.value | at.mask) & (insn.size - 1u)) != 0) {
+            return fail(path, Rule::InvalidMemoryAccess,
+                        "misaligned atomic access: " + std::to_string(insn.size) + " bytes at offset " +
+                            std::to_string(int64_t{base.off} + insn.offset) + " of " + reg_name(insn.dst) +
+                            " (" + describe(path, insn.dst) + "); atomics must be aligned to their size",
+                        {insn.dst});
+        }
+        bool fetches = insn.fetch || insn.op == isa::Op::AtomicXchg || insn.op == isa::Op::AtomicCmpXchg;
+        if (base.type == ValueType::Stack && !base.fixed_offset() && !fetches) {
+            return fail(path, Rule::InvalidMemoryAccess,
+                        "an atomic operation through the variable-offset stack pointer " +
+                            reg_name(insn.dst) + " (" + describe(path, insn.dst) +
+                            "): the kernel allows it only for operations that fetch the old value",
+                        {insn.dst});
+        }
+    }
     if (!check_access(path, insn.dst, base, insn.offset, insn.size, insn.size, Access::Load)) return false;
     if (!check_access(path, insn.dst, base, insn.offset, insn.size, insn.size, Access::Store)) return false;
     if (base.type == ValueType::Stack) {
@@ -556,13 +608,9 @@ bool Analyzer::packet_load(Path& path, const isa::PacketLoad& insn) {
     if (r6->type != ValueType::Ctx || !r6->fixed_offset() || r6->off != 0) {
         return fail(path, Rule::InvalidMemoryAccess, "legacy packet loads need r6 to hold the context", {6});
     }
-    if (insn.indirect) {
-        const Value* index = read_reg(path, insn.src);
-        if (index == nullptr) return false;
-        if (index->is_pointer()) {
-            return fail(path, Rule::PointerLeak, "a pointer used as a packet offset", {insn.src});
-        }
-    }
+    // The index may be anything initialized (a pointer makes the load fail and the program end
+    // with 0, as the kernel allows).
+    if (insn.indirect && read_reg(path, insn.src) == nullptr) return false;
     if (!path.state.refs.empty()) {
         return fail(path, Rule::UnreleasedReference,
                     "a legacy packet load may end the program while a ring buffer record is held");

@@ -19,6 +19,9 @@ struct RuleText {
 constexpr RuleText kRules[] = {
     {Rule::InvalidControlFlow, "invalid-control-flow",
      "Every jump stays inside its function and every function ends with exit or a jump."},
+    {Rule::InvalidInstruction, "invalid-instruction",
+     "No instruction is refused on its own: no division or modulo by an immediate 0, no shift by an "
+     "immediate outside the operand's width."},
     {Rule::InvalidMapReference, "invalid-map-reference",
      "An ld_imm64 map reference names a map the program has, in a form the verifier can resolve."},
     {Rule::UnreachableInstruction, "unreachable-instruction",

@@ -43,6 +43,7 @@ struct MapInfo {
 // The rule a rejection breaks. Each has a stable id (SARIF rule ids, JSON, corpus expectations).
 enum class Rule : uint8_t {
     InvalidControlFlow,      // a jump out of its function, a function that falls into the next
+    InvalidInstruction,      // one the kernel refuses in any state: division by immediate 0, shift by 64
     InvalidMapReference,     // an ld_imm64 naming a map that was not given, or a map file descriptor
     UnreachableInstruction,  // code no path reaches (the kernel refuses it)
     UninitializedRegister,   // a read of a register nothing wrote
