@@ -355,16 +355,24 @@ Status collect_global_data(const ElfFile& elf, const Btf* btf, MapTable& table) 
         map.max_entries = 1;
         map.origin = MapOrigin::GlobalData;
         map.read_only = section.name.starts_with(".rodata");
-        // As libbpf: user space may mmap global data, and programs may not write .rodata.
-        map.flags = kFlagMmapable | (map.read_only ? kFlagReadOnlyForPrograms : 0);
         // .bss (SHT_NOBITS) has no bytes in the file and starts zeroed: initial_data stays empty.
         if (section.type != SHT_NOBITS) map.initial_data.assign(section.data.begin(), section.data.end());
         // The value is the section's DATASEC, as libbpf types it (the key stays the plain u32
         // index 0); only one laid out for these bytes describes them.
+        bool has_global_variable = false;
         if (auto datasec = datasecs.find(section.name);
             datasec != datasecs.end() && btf->type(datasec->second)->size() == section.size) {
             map.value_type_id = datasec->second;
+            for (const BtfVarSecinfo& variable : btf->var_secinfos(datasec->second)) {
+                const BtfType* var = btf->type(variable.type);
+                if (var != nullptr && var->kind == BtfKind::Var && var->var_linkage() != BtfLinkage::Static)
+                    has_global_variable = true;
+            }
         }
+        // As libbpf (map_is_mmapable): user space may mmap a section holding a non-static
+        // variable; programs may not write .rodata.
+        map.flags =
+            (has_global_variable ? kFlagMmapable : 0) | (map.read_only ? kFlagReadOnlyForPrograms : 0);
         table.maps.push_back(std::move(map));
         table.placement.push_back({section.index, 0, section.size, std::nullopt});
     }
