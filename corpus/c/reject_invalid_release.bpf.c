@@ -5,7 +5,6 @@
 // bpfvm-expect: map .bss array 4 16 1
 // bpfvm-expect: verdict trace_submit_field reject invalid-release R1 must have zero offset when passed to release func or trusted arg to kfunc
 // bpfvm-expect: verdict trace_submit_twice reject invalid-release R1 type=scalar expected=ringbuf_mem
-// bpfvm-expect: bpfvm-verdict trace_submit_twice reject uninitialized-register unprivileged rules: a released record's pointer is unreadable, as the kernel makes it without CAP_PERFMON (as root it becomes a scalar)
 // bpfvm-expect: verdict trace_submit_record accept
 // bpfvm-expect: loadable yes
 // bpfvm-expect: run record trace_submit_record --ctx inputs/sys_enter_59.raw_tp

@@ -56,4 +56,20 @@ std::string Error::to_string() const {
     return out;
 }
 
+std::string printable_bytes(std::string_view bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (char c : bytes) {
+        auto byte = static_cast<uint8_t>(c);
+        if (byte >= 0x20 && byte < 0x7f && c != '\\') {
+            out += c;
+        } else {
+            out += "\\x";
+            out += kDigits[byte >> 4];
+            out += kDigits[byte & 0xf];
+        }
+    }
+    return out;
+}
+
 }  // namespace bpfvm

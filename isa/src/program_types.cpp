@@ -276,6 +276,21 @@ std::optional<ReturnRange> return_range(ProgramType type) {
     }
 }
 
+bool requires_perfmon(ProgramType type) {
+    switch (type) {
+        case ProgramType::Kprobe:
+        case ProgramType::Tracepoint:
+        case ProgramType::PerfEvent:
+        case ProgramType::RawTracepoint:
+        case ProgramType::RawTracepointWritable:
+        case ProgramType::Tracing:
+        case ProgramType::Lsm:
+        case ProgramType::StructOps:
+        case ProgramType::Ext: return true;
+        default: return false;
+    }
+}
+
 bool packet_writable(ProgramType type) {
     switch (type) {
         case ProgramType::SchedCls:

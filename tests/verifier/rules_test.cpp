@@ -184,6 +184,34 @@ std::vector<Twin> twins() {
                      {counters},
                      "stxdw [%r10-16], %r1\n" + update,
                      "ldxw %r2, [%r1+12]\nstxdw [%r10-16], %r2\n" + update});
+    // bpf_snprintf(buf, 16, fmt, data, 8): one u64 argument; .rodata holds "n=%d" at 0 and
+    // "%d%d" at 8 (the high half of lddw.map_idx_value's immediate is the offset).
+    MapInfo formats = map(".rodata", MapType::Array, 4, 16, 1);
+    formats.read_only = true;
+    formats.initial_data = {'n', '=', '%', 'd', 0, 0, 0, 0, '%', 'd', '%', 'd', 0, 0, 0, 0};
+    auto snprintf_call = [](const std::string& format_address) {
+        return "stdw [%r10-8], 7\n"
+               "stdw [%r10-16], 0\n"
+               "stdw [%r10-24], 0\n"
+               "mov %r1, %r10\n"
+               "add %r1, -24\n"
+               "mov %r2, 16\n"
+               "lddw.map_idx_value %r3, " +
+               format_address +
+               "\n"
+               "mov %r4, %r10\n"
+               "add %r4, -8\n"
+               "mov %r5, 8\n"
+               "call 165\n"
+               "mov %r0, 0\n"
+               "exit\n";
+    };
+    cases.push_back({"SnprintfFormat",
+                     Rule::HelperArgument,
+                     ProgramType::Kprobe,
+                     {formats},
+                     snprintf_call(std::to_string(uint64_t{8} << 32)),
+                     snprintf_call("0")});
     cases.push_back({"PointerReturned",
                      Rule::PointerLeak,
                      ProgramType::Xdp,

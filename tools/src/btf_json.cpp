@@ -85,19 +85,7 @@ bool is_c_string(std::span<const uint8_t> bytes) {
 // BTF names are not checked to be identifiers, and nlohmann's dump() throws on invalid UTF-8:
 // bytes outside printable ASCII become "\xNN", for printing and for matching JSON keys alike.
 std::string display_name(std::string_view name) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    for (char c : name) {
-        auto byte = static_cast<uint8_t>(c);
-        if (byte >= 0x20 && byte < 0x7f && c != '\\') {
-            out += c;
-        } else {
-            out += "\\x";
-            out += kDigits[byte >> 4];
-            out += kDigits[byte & 0xf];
-        }
-    }
-    return out;
+    return printable_bytes(name);
 }
 
 std::optional<uint8_t> hex_digit(char c) {

@@ -183,6 +183,7 @@ class Analyzer {
     bool check_helper_arg(Path& path, const isa::HelperPrototype& helper, uint8_t arg, CallFacts& facts);
     bool check_memory_arg(Path& path, const isa::HelperPrototype& helper, uint8_t arg, isa::ArgKind kind,
                           uint8_t size_reg, isa::ArgKind size_kind);
+    bool check_snprintf_format(Path& path);
     void invalidate_packet_pointers(State& state);
     void release_reference(State& state, uint32_t ref);
     bool enter_callback(Path& path);

@@ -8,6 +8,7 @@
 
 #include "analyzer.hpp"
 #include "bpfvm/isa/map_helpers.hpp"
+#include "bpfvm/isa/printf_format.hpp"
 
 namespace bpfvm::verifier {
 
@@ -101,6 +102,32 @@ void Analyzer::invalidate_packet_pointers(State& state) {
 void Analyzer::release_reference(State& state, uint32_t ref) {
     std::erase_if(state.refs, [&](const Reference& r) { return r.id == ref; });
     invalidate(state, options_.privileged, [&](const Value& v) { return v.is_pointer() && v.ref == ref; });
+}
+
+bool Analyzer::check_snprintf_format(Path& path) {
+    // As the kernel's check_bpf_snprintf_call: the format (a constant string, r3) must suit the
+    // number of u64 arguments in r4 (r5 bytes, a multiple of 8).
+    const Value& format = path.state.frame().regs[3];
+    const Value& data_len = path.state.frame().regs[5];
+    uint64_t length = data_len.num.bits().value;  // the kernel reads the known bits
+    if (length % 8 != 0) {
+        return fail(path, Rule::HelperArgument,
+                    "bpf_snprintf's data length r5 (" + describe(path, 5) +
+                        ") must be a multiple of 8: the arguments are an array of u64",
+                    {5});
+    }
+    const std::vector<uint8_t>& bytes = format.map->initial_data;
+    auto begin = bytes.begin() + format.off;
+    std::string_view text(reinterpret_cast<const char*>(&*begin),
+                          static_cast<size_t>(std::find(begin, bytes.end(), 0) - begin));
+    isa::PrintfFormat parsed = isa::parse_printf_format(text, length / 8);
+    if (parsed.error) {
+        return fail(path, Rule::HelperArgument,
+                    "bpf_snprintf's format \"" + printable_bytes(text) + "\" (r3, in map " +
+                        format.map->name + ") is refused: " + parsed.error->message,
+                    {3, 5});
+    }
+    return true;
 }
 
 bool Analyzer::check_memory_arg(Path& path, const isa::HelperPrototype& helper, uint8_t arg,
@@ -367,6 +394,7 @@ bool Analyzer::call_helper(Path& path, const isa::Call& insn) {
     for (uint8_t arg = 1; arg <= helper->arg_count; ++arg) {
         if (!check_helper_arg(path, *helper, arg, facts)) return false;
     }
+    if (helper->name == "snprintf" && !check_snprintf_format(path)) return false;
     State& state = path.state;
     if (helper->name == "tail_call" && !state.refs.empty()) {
         return fail(path, Rule::UnreleasedReference,

@@ -130,7 +130,9 @@ VerifyResult verify(const isa::Program& program, isa::ProgramType type, std::spa
         result.diagnostics.push_back(diagnostic(Rule::UnreachableInstruction, unreachable.front(), message));
         return result;
     }
-    Analyzer analyzer(program, *cfg, type, maps, options);
+    VerifyOptions effective = options;
+    effective.privileged = options.privileged || isa::requires_perfmon(type);
+    Analyzer analyzer(program, *cfg, type, maps, effective);
     result = analyzer.run();
     if (options.record_block_states) {
         result.block_states = analyzer.block_states();

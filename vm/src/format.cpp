@@ -4,89 +4,22 @@
 #include <array>
 #include <cstdio>
 
-// Two passes like the kernel's: prepare() validates the format and captures the arguments into a
-// kMaxBprintfBinArgs-byte buffer exactly as bpf_bprintf_prepare lays them out (aligned integers,
-// strings and preformatted addresses inline); print() then formats from that buffer as bstr_printf
-// does. Keeping the buffer makes the kernel's corner cases fall out rather than be special-cased:
-// strings cut to the space left, -ENOSPC, and bstr_printf not advancing past a preformatted
-// argument once its output buffer is full (the later arguments are then read from the wrong bytes,
-// which changes the returned length).
+#include "bpfvm/isa/printf_format.hpp"
+
+// Two passes like the kernel's: capture() takes the arguments of the conversions the format parse
+// (isa/printf_format) accepted into a kMaxBprintfBinArgs-byte buffer exactly as
+// bpf_bprintf_prepare lays them out (aligned integers, strings and preformatted addresses inline); print()
+// then formats from that buffer as bstr_printf does. Keeping the buffer makes the kernel's corner cases fall
+// out rather than be special-cased: strings cut to the space left, -ENOSPC, and bstr_printf not advancing
+// past a preformatted argument once its output buffer is full (the later arguments are then read from the
+// wrong bytes, which changes the returned length).
 namespace bpfvm::vm {
 namespace {
-
-// The kernel's ctype (lib/ctype.c) also classifies Latin-1 bytes; these follow it.
-bool k_isdigit(unsigned char c) {
-    return c >= '0' && c <= '9';
-}
-bool k_isspace(unsigned char c) {
-    return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0;
-}
-bool k_isprint_ascii(unsigned char c) {
-    return c >= 0x20 && c < 0x7f;
-}
-bool k_isalpha(unsigned char c) {
-    if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    return c >= 0xc0 && c != 0xd7 && c != 0xf7;
-}
-bool k_isalnum(unsigned char c) {
-    return k_isalpha(c) || k_isdigit(c);
-}
-bool k_ispunct(unsigned char c) {
-    if (c < 0x80) return k_isprint_ascii(c) && c != ' ' && !k_isalnum(c);
-    return (c >= 0xa1 && c <= 0xbf) || c == 0xd7 || c == 0xf7;
-}
-
-Error invalid(std::string message) {
-    return make_error(ErrorKind::InvalidInput, std::move(message));
-}
 
 Error no_space() {
     return make_error(ErrorKind::HelperFailed, "format arguments need more than " +
                                                    std::to_string(kMaxBprintfBinArgs) +
                                                    " bytes (strings included)");
-}
-
-size_t count_conversions(std::string_view format) {
-    size_t count = 0;
-    for (size_t i = 0; i < format.size(); ++i) {
-        if (format[i] != '%') continue;
-        if (i + 1 < format.size() && format[i + 1] == '%') {
-            ++i;
-        } else {
-            ++count;
-        }
-    }
-    return count;
-}
-
-Error too_many_conversions(std::string_view format, size_t num_args) {
-    return invalid("format has " + std::to_string(count_conversions(format)) + " conversions, but " +
-                   std::to_string(num_args) + (num_args == 1 ? " argument is" : " arguments are") + " given");
-}
-
-// `bad` is the offset of the byte that makes the conversion starting at `start` unacceptable.
-Error unsupported_conversion(std::string_view format, size_t start, size_t bad) {
-    if (bad >= format.size()) {
-        return invalid("format ends inside the conversion '" + std::string(format.substr(start)) + "'");
-    }
-    const std::string spec(format.substr(start, bad - start + 1));
-    std::string hint;
-    switch (format[bad]) {
-        case '.': hint = " (no precision)"; break;
-        case '*': hint = " (no '*' width)"; break;
-        case '#': hint = " (no '#' flag)"; break;
-        case 'h':
-        case 'z':
-        case 't':
-        case 'j':
-        case 'L':
-        case 'q': hint = " (the only length modifiers are l and ll)"; break;
-        default: break;
-    }
-    if (spec.find('p') != std::string::npos) {
-        hint = " (pointer conversions are %p, %pK, %px, %ps, %pS, %pB, %pks, %pus, %pI4, %pi4, %pI6, %pi6)";
-    }
-    return invalid("format specifier " + spec + " is not allowed" + hint);
 }
 
 std::string hex_address(uint64_t value) {
@@ -160,112 +93,45 @@ struct BinArgs {
     }
 };
 
-// Mirrors bpf_bprintf_prepare. Without `bin` (the verifier's check) only the format is examined.
-Status prepare(std::string_view format, std::span<const uint64_t> args, size_t num_args,
-               const ReadProgramMemory* read, BinArgs* bin) {
-    auto at = [&](size_t i) -> unsigned char {
-        return i < format.size() ? static_cast<unsigned char>(format[i]) : 0;
-    };
-    size_t num_spec = 0;
-    for (size_t i = 0; i < format.size(); ++i) {
-        const unsigned char c = at(i);
-        // Bytes past ASCII are literal text (the kernel accepts UTF-8 text in formats).
-        if (c < 0x80 && !k_isprint_ascii(c) && !k_isspace(c)) {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "0x%02x", c);
-            return invalid("format contains the non-printable character " + std::string(hex) + " at offset " +
-                           std::to_string(i));
-        }
-        if (c != '%') continue;
-        if (at(i + 1) == '%') {
-            ++i;
-            continue;
-        }
-        if (num_spec >= num_args) return too_many_conversions(format, num_args);
-        const size_t start = i;
-        const uint64_t arg = bin ? args[num_spec] : 0;
-        ++num_spec;
-        ++i;
-        while (at(i) == '0' || at(i) == '+' || at(i) == '-' || at(i) == ' ') ++i;
-        if (at(i) >= '1' && at(i) <= '9') {
-            while (k_isdigit(at(i))) ++i;
-        }
-
-        if (at(i) == 'p') {
-            const unsigned char next = at(i + 1);
-            if (next == 0 || k_isspace(next) || k_ispunct(next)) {  // plain %p
-                if (bin) {
-                    if (Status s = bin->put_integer(arg, 8); !s) return s;
-                }
-                continue;
+// Mirrors the capture of bpf_bprintf_prepare: the arguments of the conversions the parse
+// accepted, in order, then the parse's error if it stopped at one (running out of space first
+// makes it -ENOSPC, as in the kernel's single pass).
+Status capture(const isa::PrintfFormat& parsed, std::span<const uint64_t> args, const ReadProgramMemory& read,
+               BinArgs& bin) {
+    for (size_t n = 0; n < parsed.conversions.size(); ++n) {
+        const isa::PrintfConversion& conversion = parsed.conversions[n];
+        const uint64_t arg = args[n];
+        switch (conversion.argument) {
+            case isa::PrintfArgument::Integer32:
+                if (Status s = bin.put_integer(arg & 0xffffffffu, 4); !s) return s;
+                break;
+            case isa::PrintfArgument::Integer64:
+            case isa::PrintfArgument::Pointer:
+                if (Status s = bin.put_integer(arg, 8); !s) return s;
+                break;
+            case isa::PrintfArgument::Symbol: bin.put_preformatted(hex_address(arg)); break;
+            case isa::PrintfArgument::Char:
+                if (bin.remaining() == 0) return no_space();
+                bin.bytes[bin.pos++] = static_cast<uint8_t>(arg);
+                break;
+            case isa::PrintfArgument::String:
+                if (bin.remaining() == 0) return no_space();
+                bin.put_string(arg, read);
+                break;
+            case isa::PrintfArgument::Ip4:
+            case isa::PrintfArgument::Ip6: {
+                const size_t size = conversion.argument == isa::PrintfArgument::Ip4 ? 4 : 16;
+                if (bin.remaining() < size) return no_space();
+                std::array<uint8_t, 16> address{};
+                const std::span<uint8_t> bytes(address.data(), size);
+                // copy_from_kernel_nofault: all or nothing; a fault prints as zeros.
+                if (!read || !read(arg, bytes)) std::fill(bytes.begin(), bytes.end(), uint8_t{0});
+                bin.put_preformatted(format_ip(conversion.ip_style, bytes));
+                break;
             }
-            if ((next == 'k' || next == 'u') && at(i + 2) == 's') {
-                i += 2;  // a string, handled with %s below
-            } else if (next == 'K' || next == 'x' || next == 's' || next == 'S') {
-                ++i;
-                if (bin) {
-                    if (Status s = bin->put_integer(arg, 8); !s) return s;
-                }
-                continue;
-            } else if (next == 'B') {
-                ++i;
-                if (bin) bin->put_preformatted(hex_address(arg));
-                continue;
-            } else {
-                const unsigned char style = next;
-                const unsigned char family = at(i + 2);
-                if ((style != 'i' && style != 'I') || (family != '4' && family != '6')) {
-                    return unsupported_conversion(format, start,
-                                                  (style == 'i' || style == 'I') ? i + 2 : i + 1);
-                }
-                i += 2;
-                if (bin) {
-                    const size_t size = family == '4' ? 4 : 16;
-                    if (bin->remaining() < size) return no_space();
-                    std::array<uint8_t, 16> address{};
-                    const std::span<uint8_t> bytes(address.data(), size);
-                    // copy_from_kernel_nofault: all or nothing; a fault prints as zeros.
-                    if (!*read || !(*read)(arg, bytes)) std::fill(bytes.begin(), bytes.end(), uint8_t{0});
-                    bin->put_preformatted(format_ip(static_cast<char>(style), bytes));
-                }
-                continue;
-            }
-        } else if (at(i) == 'c') {
-            if (bin) {
-                if (bin->remaining() == 0) return no_space();
-                bin->bytes[bin->pos++] = static_cast<uint8_t>(arg);
-            }
-            continue;
-        } else if (at(i) != 's') {
-            size_t size = 4;
-            if (at(i) == 'l') {
-                size = 8;
-                ++i;
-            }
-            if (at(i) == 'l') ++i;
-            const unsigned char conversion = at(i);
-            if (conversion != 'i' && conversion != 'd' && conversion != 'u' && conversion != 'x' &&
-                conversion != 'X') {
-                return unsupported_conversion(format, start, i);
-            }
-            if (bin) {
-                if (Status s = bin->put_integer(size == 4 ? arg & 0xffffffffu : arg, size); !s) return s;
-            }
-            continue;
-        }
-
-        // %s, %pks, %pus: `i` is at the 's'.
-        const unsigned char after = at(i + 1);
-        if (after != 0 && !k_isspace(after) && !k_ispunct(after)) {
-            return invalid("format specifier " + std::string(format.substr(start, i + 1 - start)) +
-                           " must be followed by a space, punctuation or the end of the format (offset " +
-                           std::to_string(i + 1) + ")");
-        }
-        if (bin) {
-            if (bin->remaining() == 0) return no_space();
-            bin->put_string(arg, *read);
         }
     }
+    if (parsed.error) return *parsed.error;
     return Ok{};
 }
 
@@ -413,7 +279,7 @@ void print_pointer(Output& out, unsigned char kind, uint64_t value, Spec spec) {
 uint8_t flag_of(unsigned char c) {
     switch (c) {
         case ' ': return kSpace;
-        case '#': return 64;  // SPECIAL; prepare() rejects it, listed to parse as the kernel does
+        case '#': return 64;  // SPECIAL; the parse rejects it, listed to parse as the kernel does
         case '+': return kPlus;
         case '-': return kLeft;
         case '0': return kZeroPad;
@@ -421,7 +287,7 @@ uint8_t flag_of(unsigned char c) {
     }
 }
 
-// Mirrors bstr_printf over a format prepare() accepted.
+// Mirrors bstr_printf over a format the parse accepted.
 BpfPrintfOutput print(std::string_view format, const BinArgs& bin, size_t buffer_size) {
     auto at = [&](size_t i) -> unsigned char {
         return i < format.size() ? static_cast<unsigned char>(format[i]) : 0;
@@ -440,11 +306,11 @@ BpfPrintfOutput print(std::string_view format, const BinArgs& bin, size_t buffer
             spec.flags |= flag;
             ++i;
         }
-        if (k_isdigit(at(i))) {
+        if (isa::kernel_isdigit(at(i))) {
             // skip_atoi() wraps like the kernel's int; the width is then clamped to
             // +-FIELD_WIDTH_MAX (what Linux 6.18 prints for %16777217d and %2147483648d).
             uint32_t width = 0;
-            while (k_isdigit(at(i))) width = width * 10 + (at(i++) - '0');
+            while (isa::kernel_isdigit(at(i))) width = width * 10 + (at(i++) - '0');
             spec.width = std::clamp(static_cast<int32_t>(width), -kFieldWidthMax, kFieldWidthMax);
         }
         size_t size = 4;
@@ -471,16 +337,16 @@ BpfPrintfOutput print(std::string_view format, const BinArgs& bin, size_t buffer
             }
             case 'p': {
                 const unsigned char kind = at(i);
-                if (kind == 'S' || kind == 's' || kind == 'x' || kind == 'K' || !k_isalnum(kind)) {
+                if (kind == 'S' || kind == 's' || kind == 'x' || kind == 'K' || !isa::kernel_isalnum(kind)) {
                     print_pointer(out, kind, args.integer(8), spec);
                 } else if (out.has_room()) {
-                    // Preformatted by prepare() (%pks, %pus, %pI4..., %pB): copied without padding,
+                    // Preformatted by capture() (%pks, %pus, %pI4..., %pB): copied without padding,
                     // and skipped over only while the buffer has room, as the kernel does.
                     const std::string_view s = args.string();
                     out.append(s);
                     args.skip(s.size() + 1);
                 }
-                while (k_isalnum(at(i))) ++i;  // pointer conversions swallow trailing letters
+                while (isa::kernel_isalnum(at(i))) ++i;  // pointer conversions swallow trailing letters
                 break;
             }
             case 'd':
@@ -500,29 +366,21 @@ BpfPrintfOutput print(std::string_view format, const BinArgs& bin, size_t buffer
                 print_number(out, value, spec);
                 break;
             }
-            default: return std::move(out).finish();  // unreachable after prepare()
+            default: return std::move(out).finish();  // unreachable after the parse
         }
     }
     return std::move(out).finish();
-}
-
-// The kernel stops at the first NUL (strnchr in bpf_bprintf_prepare).
-std::string_view until_nul(std::string_view format) {
-    return format.substr(0, format.find('\0'));
 }
 
 }  // namespace
 
 Result<BpfPrintfOutput> format_bpf_printf(std::string_view format, std::span<const uint64_t> args,
                                           size_t buffer_size, const ReadProgramMemory& read) {
-    format = until_nul(format);
+    format = format.substr(0, format.find('\0'));  // the kernel stops at the first NUL
     BinArgs bin;
-    if (Status s = prepare(format, args, args.size(), &read, &bin); !s) return s.error();
+    if (Status s = capture(isa::parse_printf_format(format, args.size()), args, read, bin); !s)
+        return s.error();
     return print(format, bin, buffer_size);
-}
-
-Status check_bpf_printf_format(std::string_view format, size_t arg_count) {
-    return prepare(until_nul(format), {}, arg_count, nullptr, nullptr);
 }
 
 int64_t bpf_printf_errno(const Error& error) {

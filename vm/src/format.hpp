@@ -12,7 +12,7 @@
 //   otherwise); pass the bytes before that NUL.
 // - bpf_snprintf(str, str_size, fmt, data, data_len): same argument rule as trace_vprintk; formats
 //   into str_size bytes: writes `text` plus a NUL when str_size > 0 and returns length + 1. The
-//   verifier already rejects a bad snprintf format at load time (check_bpf_printf_format).
+//   verifier already rejects a bad snprintf format at load time (isa::parse_printf_format).
 // - A rejected format is -EINVAL, running out of argument space -ENOSPC: bpf_printf_errno.
 #pragma once
 
@@ -48,23 +48,15 @@ struct BpfPrintfOutput {
 };
 
 // Formats like the kernel with `args` as the program's arguments (their count is the kernel's
-// num_args, see above) into a buffer of `buffer_size` bytes. Rules (Linux 6.18, checked against the
-// kernel): conversions %d %i %u %x %X with l or ll, %c, %s, %%, %p (plain), %pK, %px, %ps, %pS, %pB,
-// %pks, %pus, %pI4, %pi4, %pI6, %pi6; flags '0' '+' '-' ' ' and a decimal width; no precision, no
-// '#', no h/z/t/L modifiers, no %n or %o. %s must be followed by the end of the format, a space or
-// punctuation. ASCII bytes must be printable or whitespace; other bytes are literal text.
-// An unreadable string prints as empty, an unreadable address as 0.0.0.0 / all zeros. Strings share
-// kMaxBprintfBinArgs bytes with the other arguments and are cut to fit.
+// num_args, see above) into a buffer of `buffer_size` bytes, by the rules of
+// isa/printf_format.hpp. An unreadable string prints as empty, an unreadable address as 0.0.0.0 /
+// all zeros. Strings share kMaxBprintfBinArgs bytes with the other arguments and are cut to fit.
 // Deliberate differences: %p and %pK print the value itself (the kernel prints a 32-bit hash unless
 // booted with hash_pointers=never); %ps, %pS and %pB print 0x<hex> (no kernel symbols here).
 Result<BpfPrintfOutput> format_bpf_printf(std::string_view format, std::span<const uint64_t> args,
                                           size_t buffer_size, const ReadProgramMemory& read);
 
-// The load-time check of a snprintf format (the verifier's check_bpf_snprintf_call) given how many
-// arguments the program passes; the same rules without reading any argument.
-Status check_bpf_printf_format(std::string_view format, size_t arg_count);
-
-// The helper's return value for an error of the two functions above: -EINVAL (-22) for a rejected
+// The helper's return value for an error of format_bpf_printf: -EINVAL (-22) for a rejected
 // format, -ENOSPC (-28) when the arguments do not fit in kMaxBprintfBinArgs bytes.
 int64_t bpf_printf_errno(const Error& error);
 

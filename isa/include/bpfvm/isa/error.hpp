@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -61,6 +62,10 @@ struct Error {
 
 // "0x2a": how addresses and values appear in error messages and tool output.
 std::string to_hex(uint64_t value);
+
+// Bytes of the input quoted in a message or printed as a name: printable ASCII as it is, other
+// bytes (and '\\') as \xNN, so the text is always valid UTF-8 and one line.
+std::string printable_bytes(std::string_view bytes);
 
 inline Error make_error(ErrorKind kind, std::string message, Location where = {}) {
     return Error{kind, std::move(message), std::move(where)};

@@ -114,6 +114,11 @@ struct ReturnRange {
 };
 std::optional<ReturnRange> return_range(ProgramType type);
 
+// Whether only a loader with CAP_PERFMON may load programs of this type (the kernel's
+// is_perfmon_prog_type: tracing, kprobes, perf events, LSM, struct_ops, extensions). Its verifier
+// then always applies the privileged rules (pointer leaks and uninitialized stack reads allowed).
+bool requires_perfmon(ProgramType type);
+
 // Whether programs of this type may write packet data directly (the kernel's
 // may_access_direct_pkt_data for writes); reads only need the context's packet pointers.
 bool packet_writable(ProgramType type);

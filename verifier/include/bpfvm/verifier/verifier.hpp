@@ -103,7 +103,9 @@ inline constexpr size_t kMaxPathSteps = 64;
 struct VerifyOptions {
     isa::Platform platform = isa::host_platform();
     // The kernel's privileged rules (CAP_BPF + CAP_PERFMON): pointer comparisons and pointer
-    // values in maps allowed, reads of uninitialized stack allowed. Default: unprivileged.
+    // values in maps allowed, reads of uninitialized stack allowed. Default: unprivileged, except
+    // for the program types only a CAP_PERFMON loader may load (isa::requires_perfmon: kprobes,
+    // tracepoints, tracing...), which the kernel always verifies with the privileged rules.
     bool privileged = false;
     bool gpl_compatible = true;
     // Instructions that must never run (CO-RE relocations the loader could not resolve), with why.
