@@ -6,8 +6,7 @@
 // bpfvm-expect: verdict kprobe_describe_caller accept
 // bpfvm-expect: loadable yes
 // bpfvm-expect: run describe kprobe_describe_caller --ctx inputs/vfs_read_4096.pt_regs
-// bpfvm-expect: result describe {"r0": 0, "error": null, "maps": {"descriptions": {"entries": [{"key": 0,
-// "value": {"length": 36, "text": "tgid 4242 read 4096 bytes into file"}}]}}}
+// bpfvm-expect: result describe {"r0": 0, "error": null, "maps": {"descriptions": {"entries": [{"key": 0, "value": {"length": 36, "text": "tgid 4242 read 4096 bytes into file"}}]}}}
 //
 // REJECTED: bpf_snprintf's format is checked when the program is loaded, against
 // the arguments passed with it.
@@ -18,10 +17,10 @@
 // format asks for (the buffer address for %s is read by the helper) and
 // stores the formatted length beside the text.
 #define __TARGET_ARCH_x86
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
 #include <linux/bpf.h>
 #include <linux/ptrace.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 struct description {
     __u64 length;
