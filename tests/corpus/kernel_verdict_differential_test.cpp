@@ -275,6 +275,22 @@ struct Gen {
         a.add(2, key_off);
         a.call(BPF_FUNC_map_lookup_elem);
     }
+    // Ends the program with r7: as an index into a map value of one of `value_sizes` (after a
+    // null check), or returned.
+    void finish_with_r7(std::initializer_list<uint32_t> value_sizes) {
+        if (rng.chance(60)) {
+            MapSpec m = random_map();
+            m.value_size = rng.pick<uint32_t>(value_sizes);
+            checked_lookup(add_map(m), "out");
+            a.addr(0, 7);
+            a.ldx(1, 5, 0, 0);
+            a.ret(0);
+            a.tail("out", 0);
+        } else {
+            a.movr(0, 7);
+            a.exit();
+        }
+    }
     // r0 = lookup(map) and `if r0 == 0 goto label`.
     void checked_lookup(int map, const std::string& label) {
         lookup(map);
@@ -802,19 +818,7 @@ void division(Gen& g) {
         }
         a.alur(op, 7, 8, is32, sign);
     }
-    if (r.chance(60)) {
-        MapSpec m = g.random_map();
-        m.value_size = r.pick<uint32_t>({8, 16, 64, 100, 256});
-        const int map = g.add_map(m);
-        g.checked_lookup(map, "out");
-        a.addr(0, 7);
-        a.ldx(1, 5, 0, 0);
-        a.ret(0);
-        a.tail("out", 0);
-    } else {
-        a.movr(0, 7);
-        a.exit();
-    }
+    g.finish_with_r7({8, 16, 64, 100, 256});
 }
 
 // Loops: counted with random bounds, steps and comparisons (some never end), bounded by an
@@ -1029,19 +1033,7 @@ void alu_misc(Gen& g) {
         case 5: a.alu(BPF_NEG, 7, 0, is32); break;
         default: a.alu(r.pick<uint8_t>({BPF_DIV, BPF_MOD}), 7, r.pick<int32_t>({-1, 2, -3, 0, 5}), is32, 1);
     }
-    if (r.chance(60)) {
-        MapSpec m = g.random_map();
-        m.value_size = r.pick<uint32_t>({64, 128, 256});
-        const int map = g.add_map(m);
-        g.checked_lookup(map, "out");
-        a.addr(0, 7);
-        a.ldx(1, 5, 0, 0);
-        a.ret(0);
-        a.tail("out", 0);
-    } else {
-        a.movr(0, 7);
-        a.exit();
-    }
+    g.finish_with_r7({64, 128, 256});
 }
 
 // Helpers that read or write memory of a given size: bpf_skb_load_bytes (socket filters) into
