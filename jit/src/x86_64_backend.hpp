@@ -1,0 +1,16 @@
+// x86-64 instruction selection: compiles programs into a CompiledModule (see runtime.hpp).
+#pragma once
+
+#include <memory>
+#include <span>
+
+#include "runtime.hpp"
+
+namespace bpfvm::jit {
+
+// programs[0] is the program to run; programs[i + 1] is RunInput::programs[i] (null or empty:
+// no code, a tail call to it fails at run time).
+Result<std::unique_ptr<CompiledModule>> compile_x86_64(std::span<const isa::Program* const> programs,
+                                                       const JitOptions& options);
+
+}  // namespace bpfvm::jit
