@@ -25,7 +25,7 @@ Result<vm::RunResult> JitEngine::run(const isa::Program& program, const vm::RunI
     auto module = compile_x86_64(programs, options_);
     last_compile_time_ = std::chrono::steady_clock::now() - start;
     if (!module) return module.error();
-    return execute(**module, input, options_.checks);
+    return execute(**module, input);
 }
 
 }  // namespace bpfvm::jit

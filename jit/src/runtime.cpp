@@ -73,7 +73,12 @@ class Execution final : public vm::FunctionCaller {
         state_.depth = saved_depth;
         state_.current_program = prog;
         slot_ = saved_slot;
-        if (error_) return *error_;
+        if (error_) {
+            // The helper decides what the callback's error does, as with the interpreter.
+            Error e = std::move(*error_);
+            error_.reset();
+            return e;
+        }
         return r0;
     }
 
@@ -111,7 +116,6 @@ class Execution final : public vm::FunctionCaller {
             if (!e.where.instruction) e.where.instruction = slot;
             return fail(std::move(e));
         }
-        if (error_) return 1;  // a callback faulted and the helper went on
         if (ret->tail_call) {
             const uint32_t index = *ret->tail_call;
             if (index >= input_.programs.size() || input_.programs[index] == nullptr ||
@@ -219,7 +223,7 @@ Status CodeMemory::seal() {
     return Ok{};
 }
 
-Result<vm::RunResult> execute(const CompiledModule& module, const vm::RunInput& input, vm::MemoryChecks) {
+Result<vm::RunResult> execute(const CompiledModule& module, const vm::RunInput& input) {
     Execution execution(module, input);
     return execution.run();
 }

@@ -78,8 +78,7 @@ struct CompiledModule {
     std::deque<Error> errors;  // prepared errors generated code raises (stable addresses)
 };
 
-// Runs a compiled module's program 0 on the input.
-Result<vm::RunResult> execute(const CompiledModule& module, const vm::RunInput& input,
-                              vm::MemoryChecks checks);
+// Runs a compiled module's program 0 on the input (the memory checks are compiled in).
+Result<vm::RunResult> execute(const CompiledModule& module, const vm::RunInput& input);
 
 }  // namespace bpfvm::jit
