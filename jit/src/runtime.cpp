@@ -44,6 +44,7 @@ class Execution final : public vm::FunctionCaller {
         vm::RunResult result;
         result.r0 = aborted ? state_.stop_r0 : state_.regs[0];
         result.instructions = start_budget - state_.budget_left;  // back edges and calls
+        result.instructions_exact = false;
         return result;
     }
 

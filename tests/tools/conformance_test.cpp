@@ -72,15 +72,18 @@ TEST(ConformanceCaseTest, AssemblyErrorsPointAtTheFileLine) {
     EXPECT_EQ(bytes.error().where.file, "e.data");
 }
 
-TEST(ConformanceSuiteTest, EveryPublicCasePasses) {
-    ConformanceOptions options;
-    options.paths = {(kConformance / "tests").string()};
-    std::ostringstream out, err;
-    int rc = conformance_command(options, out, err);
-    EXPECT_EQ(rc, 0) << out.str() << err.str();
-    EXPECT_EQ(last_line(out.str()),
-              std::to_string(count_data_files(kConformance / "tests")) + " passed, 0 failed")
-        << out.str();
+TEST(ConformanceSuiteTest, EveryPublicCasePassesOnEveryEngine) {
+    for (std::string engine : {"interpreter", "jit"}) {
+        ConformanceOptions options;
+        options.paths = {(kConformance / "tests").string()};
+        options.engine = engine;
+        std::ostringstream out, err;
+        int rc = conformance_command(options, out, err);
+        EXPECT_EQ(rc, 0) << engine << ": " << out.str() << err.str();
+        EXPECT_EQ(last_line(out.str()),
+                  std::to_string(count_data_files(kConformance / "tests")) + " passed, 0 failed")
+            << engine << ": " << out.str();
+    }
 }
 
 TEST(ConformanceSuiteTest, EveryNegativeCaseIsRejected) {

@@ -155,7 +155,7 @@ int run_command(const RunOptions& options, std::ostream& out, std::ostream& err)
     }
     out << "r0 = " << to_hex(result->r0) << " (" << static_cast<int64_t>(result->r0) << ")\n";
     if (options.stats) {
-        out << "engine: " << (*engine)->name() << "\ninstructions executed: " << result->instructions << "\n";
+        out << engine_stats(**engine, result->instructions, result->instructions_exact);
     }
     return kExitOk;
 }

@@ -499,6 +499,7 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
     std::vector<std::string> printk;
     std::vector<vm::RecordedEvent> events;
     uint64_t instructions = 0;
+    bool instructions_exact = true;
     std::optional<LocatedError> first_error;
     for (size_t i = 0; i < inputs.size(); ++i) {
         vm::RunRequest request;
@@ -520,6 +521,7 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
                 return kExitUsage;
             }
             instructions += outcome->instructions;
+            instructions_exact = instructions_exact && outcome->instructions_exact;
             printk.insert(printk.end(), outcome->printk.begin(), outcome->printk.end());
             events.insert(events.end(), outcome->events.begin(), outcome->events.end());
             if (outcome->error && !first_error) {
@@ -579,7 +581,7 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
         for (vm::MapId id = 0; id < rt.map_count(); ++id)
             maps[rt.map(id).name()] = map_to_json(rt, id, *object);
         doc["maps"] = std::move(maps);
-        doc["instructions"] = instructions;
+        doc[instructions_exact ? "instructions" : "back_edges_and_calls"] = instructions;
         doc["error"] = error_json(first_error);
         out << doc.dump(2) << "\n";
         return first_error ? kExitFailed : kExitOk;
@@ -607,8 +609,7 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
             out << "map " << rt.map(id).name() << ": " << map_to_json(rt, id, *object).dump() << "\n";
         }
     }
-    if (options.stats)
-        out << "engine: " << (*engine)->name() << "\ninstructions executed: " << instructions << "\n";
+    if (options.stats) out << engine_stats(**engine, instructions, instructions_exact);
     if (first_error) {
         print_located(err, *first_error);
         return kExitFailed;

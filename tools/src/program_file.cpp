@@ -1,11 +1,14 @@
 #include "bpfvm/tools/program_file.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <span>
+#include <string>
 
 #include "bpfvm/isa/assembler.hpp"
 #include "bpfvm/isa/decoder.hpp"
+#include "bpfvm/jit/jit.hpp"
 #include "bpfvm/tools/conformance.hpp"
 #include "bpfvm/vm/interpreter.hpp"
 
@@ -78,12 +81,30 @@ Result<DecodedProgramFile> load_and_decode(const std::filesystem::path& path) {
     return DecodedProgramFile{std::move(*file), std::move(*program)};
 }
 
+std::string engine_stats(const vm::Engine& engine, uint64_t counted, bool exact) {
+    std::string text = "engine: " + std::string(engine.name()) + "\n";
+    text += exact ? "instructions executed: " + std::to_string(counted) + "\n"
+                  : "back edges and calls: " + std::to_string(counted) +
+                        " (the JIT counts no single instructions)\n";
+    if (const auto* jit = dynamic_cast<const jit::JitEngine*>(&engine)) {
+        text += "jit compile time (last run): " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::microseconds>(jit->last_compile_time()).count()) +
+                " us\n";
+    }
+    return text;
+}
+
 Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name, vm::MemoryChecks checks) {
-    // No JIT is built yet, so "auto" means the interpreter.
+    // "auto": the JIT where this host has a backend, else the interpreter.
+    if (name == "jit" || (name == "auto" && jit::host_supported())) {
+        if (!jit::host_supported())
+            return make_error(ErrorKind::Unsupported,
+                              "bpfvm has no JIT backend for this host's architecture");
+        return std::unique_ptr<vm::Engine>(new jit::JitEngine(jit::JitOptions{checks}));
+    }
     if (name == "interpreter" || name == "auto")
         return std::unique_ptr<vm::Engine>(new vm::Interpreter(checks));
-    if (name == "jit")
-        return make_error(ErrorKind::Unsupported, "the JIT engine is not available in this build yet");
     return make_error(ErrorKind::InvalidInput,
                       "unknown engine '" + std::string(name) + "' (choose interpreter, jit or auto)");
 }

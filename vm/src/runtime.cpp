@@ -445,6 +445,7 @@ Result<RunOutcome> Runtime::run(ProgramId id, const RunRequest& request, Engine&
     if (result) {
         outcome.r0 = result->r0;
         outcome.instructions = result->instructions;
+        outcome.instructions_exact = result->instructions_exact;
         if (auto name = isa::verdict_name(spec.type, result->r0)) outcome.verdict = std::string(*name);
     } else {
         outcome.error = explain_unknown_helper(result.error(), impl_->programs[run.program]);

@@ -20,7 +20,9 @@ bool host_supported();
 class JitEngine final : public vm::Engine {
  public:
     explicit JitEngine(JitOptions options = {}) : options_(options) {}
-    std::string_view name() const override { return "jit"; }
+    std::string_view name() const override {
+        return options_.checks == vm::MemoryChecks::Checked ? "jit" : "jit (trusted)";
+    }
     // Compiles the program and the tail-call targets in input.programs, then runs it.
     Result<vm::RunResult> run(const isa::Program& program, const vm::RunInput& input) override;
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -37,6 +38,10 @@ Result<std::vector<uint8_t>> read_file_bytes(const std::filesystem::path& path);
 Result<bool> is_elf_file(const std::filesystem::path& path);
 
 // "interpreter", "jit" or "auto".
+// What --stats says of a run: the engine, what it counted (instructions, or the JIT's back edges
+// and calls) and, for the JIT, its compile time.
+std::string engine_stats(const vm::Engine& engine, uint64_t counted, bool exact);
+
 Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name,
                                                 vm::MemoryChecks checks = vm::MemoryChecks::Checked);
 

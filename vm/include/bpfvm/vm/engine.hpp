@@ -45,7 +45,10 @@ struct RunInput {
 
 struct RunResult {
     uint64_t r0 = 0;
-    uint64_t instructions = 0;  // instructions executed
+    // Instructions executed (the interpreter), or, when instructions_exact is false, the back
+    // edges and calls counted against the budget (the JIT counts no single instructions).
+    uint64_t instructions = 0;
+    bool instructions_exact = true;
 };
 
 class Engine {

@@ -95,6 +95,7 @@ struct RunOutcome {
     uint64_t r0 = 0;
     std::optional<std::string> verdict;  // isa::verdict_name for the program's type
     uint64_t instructions = 0;           // executed, across tail calls and callbacks
+    bool instructions_exact = true;      // false: back edges and calls (RunResult)
     std::vector<std::string> printk;     // trace_printk lines, without the newline
     std::vector<RecordedEvent> events;   // ring buffer and perf event records, in order
     std::optional<Redirect> redirect;
