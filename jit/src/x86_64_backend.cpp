@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <string>
 
+#include "backend.hpp"
 #include "bpfvm/isa/semantics.hpp"
 
 namespace bpfvm::jit {
@@ -43,13 +44,6 @@ Gp width(const Gp& r, bool is64) {
 x86::Mem at_r11(unsigned bytes) {
     return x86::ptr(x86::r11, 0, bytes);
 }
-
-struct Stub {
-    Label label;
-    enum Kind { Budget, Raise } kind;
-    uint32_t slot;
-    const Error* error;
-};
 
 class Compiler {
  public:
@@ -113,11 +107,9 @@ class Compiler {
     uint32_t slot() const { return program_->slot[pc_]; }
 
     Label raise_stub(ErrorKind kind, std::string message) {
-        Location where;
-        where.instruction = slot();
-        module_.errors.push_back(make_error(kind, std::move(message), std::move(where)));
         Label l = a_.newLabel();
-        stubs_.push_back(Stub{l, Stub::Raise, slot(), &module_.errors.back()});
+        stubs_.push_back(
+            Stub{l, Stub::Raise, slot(), prepare_error(module_, kind, std::move(message), slot())});
         return l;
     }
 
@@ -345,20 +337,14 @@ class Compiler {
             case Op::CallLocal: call_local(c.target); return;
             case Op::CallHelper: call_helper(false, c.imm); return;
             case Op::CallReg: call_helper(true, c.reg); return;
-            default:
-                a_.jmp(raise_stub(ErrorKind::Unsupported, "calls of kernel functions (kfunc, BTF id " +
-                                                              std::to_string(c.imm) + ") are not supported"));
-                return;
+            default: a_.jmp(raise_stub(ErrorKind::Unsupported, kfunc_message(c.imm))); return;
         }
     }
 
     void call_local(uint32_t target) {
         budget();
-        Label overflow =
-            raise_stub(ErrorKind::StackOverflow, "call would nest " + std::to_string(isa::kMaxCallDepth + 1) +
-                                                     " frames; at most " +
-                                                     std::to_string(isa::kMaxCallDepth) + " are allowed");
-        a_.cmp(STATE_FIELD32(depth), isa::kMaxCallDepth - 2);
+        Label overflow = raise_stub(ErrorKind::StackOverflow, call_too_deep_message());
+        a_.cmp(STATE_FIELD32(depth), kDeepestCallingDepth);
         a_.ja(overflow);
         a_.inc(STATE_FIELD32(depth));
         for (unsigned r : {6u, 7u, 8u, 9u, 10u}) a_.push(kReg[r]);
@@ -401,10 +387,7 @@ class Compiler {
 
     void emit(const isa::LoadImm64& l) {
         if (l.src_kind != 0) {
-            a_.jmp(
-                raise_stub(ErrorKind::Unsupported,
-                           "lddw with src=" + std::to_string(l.src_kind) +
-                               " refers to a map, variable or function that only a loaded object provides"));
+            a_.jmp(raise_stub(ErrorKind::Unsupported, pseudo_lddw_message(l.src_kind)));
             return;
         }
         a_.mov(kReg[l.dst], l.value());
@@ -512,8 +495,7 @@ class Compiler {
         check(base, x.offset, x.size, acquire ? AccessKind::AtomicRead : AccessKind::AtomicWrite);
         if (x.size > 1) {
             a_.test(x86::r11d, x.size - 1);
-            a_.jnz(raise_stub(ErrorKind::MemoryFault, "atomic access of " + std::to_string(x.size) +
-                                                          " bytes at a misaligned address"));
+            a_.jnz(raise_stub(ErrorKind::MemoryFault, misaligned_atomic_message(x.size)));
         }
         const x86::Mem m = at_r11(x.size);
         const Gp src = sized(kReg[x.src], x.size);
@@ -606,54 +588,11 @@ class Compiler {
     std::vector<Stub> stubs_;
 };
 
-Error asmjit_error(asmjit::Error e) {
-    return make_error(ErrorKind::Unsupported, std::string("the x86-64 JIT could not assemble the program: ") +
-                                                  DebugUtils::errorAsString(e));
-}
-
 }  // namespace
 
 Result<std::unique_ptr<CompiledModule>> compile_x86_64(std::span<const isa::Program* const> programs,
                                                        const JitOptions& options) {
-    auto module = std::make_unique<CompiledModule>();
-    CodeHolder code;
-    Environment env(Arch::kX64);
-    if (auto e = code.init(env); e != kErrorOk) return asmjit_error(e);
-    x86::Assembler a(&code);
-    Compiler compiler(a, *module, options);
-    compiler.trampoline();
-    std::vector<int> compiled_index;
-    for (const isa::Program* p : programs) {
-        module->programs.push_back(p);
-        if (p == nullptr || p->instructions.empty()) {
-            compiled_index.push_back(-1);
-            continue;
-        }
-        compiled_index.push_back(static_cast<int>(compiler.program_labels().size()));
-        compiler.program(static_cast<uint32_t>(module->programs.size() - 1), *p);
-    }
-    if (auto e = a.finalize(); e != kErrorOk) return asmjit_error(e);
-    if (auto e = code.flatten(); e != kErrorOk) return asmjit_error(e);
-    if (auto e = code.resolveUnresolvedLinks(); e != kErrorOk) return asmjit_error(e);
-    const size_t size = code.codeSize();
-    if (auto s = module->code.allocate(size); !s) return s.error();
-    const uint64_t base = reinterpret_cast<uint64_t>(module->code.data());
-    if (auto e = code.relocateToBase(base); e != kErrorOk) return asmjit_error(e);
-    if (auto e = code.copyFlattenedData(module->code.data(), size, CopySectionFlags::kPadTargetBuffer);
-        e != kErrorOk) {
-        return asmjit_error(e);
-    }
-    if (auto s = module->code.seal(); !s) return s.error();
-    module->trampoline = base + code.labelOffsetFromBase(compiler.trampoline_label());
-    for (int index : compiled_index) {
-        std::vector<uint64_t> addresses;
-        if (index >= 0) {
-            for (const Label& l : compiler.program_labels()[index])
-                addresses.push_back(base + code.labelOffsetFromBase(l));
-        }
-        module->instruction_address.push_back(std::move(addresses));
-    }
-    return module;
+    return compile_module<Compiler, x86::Assembler>(Arch::kX64, "x86-64", programs, options);
 }
 
 }  // namespace bpfvm::jit

@@ -1,0 +1,93 @@
+// What the backends share above instruction selection: the frame-layout decisions, the errors
+// generated code raises (prepared at compile time), the stubs they are raised from, and placing
+// the assembled code in sealed memory. Each backend (x86_64_backend.cpp, aarch64_backend.cpp)
+// holds only instruction selection and is driven by compile_module().
+#pragma once
+
+#include <asmjit/core.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "runtime.hpp"
+
+namespace bpfvm::jit {
+
+// ---- frame layout ----
+// r10 of a callee is the caller's r10 - kStackSize (one flat stack of kStackBytes, see
+// runtime.hpp); a BPF-to-BPF call made at state->depth > kDeepestCallingDepth overflows.
+inline constexpr uint32_t kDeepestCallingDepth = isa::kMaxCallDepth - 2;
+// Registers that a BPF-to-BPF call preserves for its caller (the callee may change them).
+inline constexpr unsigned kCalleeSavedBpf[] = {6, 7, 8, 9, 10};
+// Registers the generated code maps: r0-r10 and the auxiliary register constant blinding uses
+// (kAuxRegister, as the kernel's BPF_REG_AX).
+inline constexpr unsigned kAuxRegister = isa::kRegisterCount;
+inline constexpr unsigned kMappedRegisters = isa::kRegisterCount + 1;
+
+// ---- stubs: out-of-line code that raises an error and aborts ----
+struct Stub {
+    asmjit::Label label;
+    enum Kind { Budget, Raise } kind;
+    uint32_t slot;
+    const Error* error;  // Raise: prepared in the module
+};
+
+// Records an error for generated code to raise at instruction `slot` (stable address).
+const Error* prepare_error(CompiledModule& module, ErrorKind kind, std::string message, uint32_t slot);
+
+// The messages of errors every backend raises.
+std::string call_too_deep_message();
+std::string kfunc_message(int64_t btf_id);
+std::string pseudo_lddw_message(uint8_t src_kind);
+std::string misaligned_atomic_message(uint32_t size);
+
+Error asmjit_error(std::string_view arch, asmjit::Error e);
+
+// What a backend hands over after emitting: the trampoline's label and, per compiled program,
+// one label per instruction.
+struct EmittedCode {
+    asmjit::Label trampoline;
+    const std::vector<std::vector<asmjit::Label>>* program_labels;
+};
+
+// Places the finalized code in sealed memory and records the trampoline's and every
+// instruction's address. compiled_index[i]: the index in program_labels of programs[i], or -1.
+Status link_module(asmjit::CodeHolder& code, CompiledModule& module, const EmittedCode& emitted,
+                   const std::vector<int>& compiled_index, std::string_view arch);
+
+// Drives a backend's Compiler, which provides: Compiler(Assembler&, CompiledModule&, const
+// JitOptions&), trampoline(), program(index, program), trampoline_label(), program_labels().
+template <class Compiler, class Assembler>
+Result<std::unique_ptr<CompiledModule>> compile_module(asmjit::Arch arch, std::string_view name,
+                                                       std::span<const isa::Program* const> programs,
+                                                       const JitOptions& options) {
+    auto module = std::make_unique<CompiledModule>();
+    asmjit::CodeHolder code;
+    asmjit::Environment env(arch);
+    if (auto e = code.init(env); e != asmjit::kErrorOk) return asmjit_error(name, e);
+    Assembler a(&code);
+    Compiler compiler(a, *module, options);
+    compiler.trampoline();
+    std::vector<int> compiled_index;
+    for (const isa::Program* p : programs) {
+        module->programs.push_back(p);
+        if (p == nullptr || p->instructions.empty()) {
+            compiled_index.push_back(-1);
+            continue;
+        }
+        compiled_index.push_back(static_cast<int>(compiler.program_labels().size()));
+        compiler.program(static_cast<uint32_t>(module->programs.size() - 1), *p);
+    }
+    if (auto e = a.finalize(); e != asmjit::kErrorOk) return asmjit_error(name, e);
+    auto linked =
+        link_module(code, *module, EmittedCode{compiler.trampoline_label(), &compiler.program_labels()},
+                    compiled_index, name);
+    if (!linked) return linked.error();
+    return module;
+}
+
+}  // namespace bpfvm::jit
