@@ -229,6 +229,8 @@ Status CodeMemory::seal() {
     if (asmjit::VirtMem::protect(data_, size_, asmjit::VirtMem::MemoryFlags::kAccessRX) != asmjit::kErrorOk) {
         return make_error(ErrorKind::Unsupported, "cannot make the JIT code executable");
     }
+    // Instruction and data caches are not coherent on AArch64 (a no-op on x86-64).
+    asmjit::VirtMem::flushInstructionCache(data_, size_);
     return Ok{};
 }
 

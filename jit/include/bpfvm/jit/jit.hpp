@@ -14,7 +14,7 @@ struct JitOptions {
     vm::MemoryChecks checks = vm::MemoryChecks::Checked;
 };
 
-// Whether this host has a backend (x86-64 today).
+// Whether this host has a backend (x86-64 and AArch64).
 bool host_supported();
 
 class JitEngine final : public vm::Engine {
