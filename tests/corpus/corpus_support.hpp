@@ -262,7 +262,10 @@ struct CommandOutput {
 };
 
 inline CommandOutput run_cli(const std::vector<std::string>& args) {
-    std::string command = shell_quote(BPFVM_CLI);
+    // A cross build's CLI runs under the emulator (qemu-user) that runs the tests: its words.
+    std::string command = BPFVM_CLI_EMULATOR;
+    if (!command.empty()) command += " ";
+    command += shell_quote(BPFVM_CLI);
     for (const auto& a : args) command += " " + shell_quote(a);
     command += " 2>&1";
     CommandOutput result;
