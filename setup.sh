@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Set up, build and check bpfvm on Debian 12.
 #   ./setup.sh demo   install what is missing, build, verify and run a bundled example
-#   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, libFuzzer), run every test
+#   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, libFuzzer, arm64 cross
+#                     build), run every test (the arm64 set under qemu-aarch64)
 set -euo pipefail
 cd "$(dirname "$0")"
 mode=${1:-demo}
 jobs=$(nproc)
 
+# install_missing_packages [LIST]: the packages of LIST (packages.txt) that are not installed.
 install_missing_packages() {
+    local list=${1:-packages.txt}
     local missing=()
     while read -r pkg; do
         [[ -z "$pkg" || "$pkg" == \#* ]] && continue
         if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
             missing+=("$pkg")
         fi
-    done < packages.txt
+    done < "$list"
     if ((${#missing[@]})); then
         echo "setup: installing ${missing[*]}"
         local sudo=""
@@ -22,6 +25,18 @@ install_missing_packages() {
         $sudo apt-get update -qq
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
     fi
+}
+
+# The arm64 cross toolchain, qemu-user and the arm64 libraries (packages-arm64.txt): Debian's
+# multiarch needs the arm64 architecture first.
+install_arm64_packages() {
+    if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        echo "setup: adding the arm64 architecture to dpkg"
+        local sudo=""
+        [[ $(id -u) -ne 0 ]] && sudo=sudo
+        $sudo dpkg --add-architecture arm64
+    fi
+    install_missing_packages packages-arm64.txt
 }
 
 # build DIR [cmake options...]
@@ -55,6 +70,12 @@ test)
     echo "== fuzz smoke runs (libFuzzer, clang-19)"
     CC=clang-19 CXX=clang++-19 build build-fuzz -DBPFVM_FUZZ=ON -DBPFVM_TESTS=OFF
     (cd build-fuzz && ctest --output-on-failure -L fuzz-smoke)
+    echo "== arm64: cross build, the arm64 test set under qemu-aarch64"
+    install_arm64_packages
+    cmake -S . -B build-arm64 -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake >/dev/null
+    cmake --build build-arm64 -j "$jobs" --target bpfvm bpfvm_jit_tests bpfvm_corpus_tests
+    (cd build-arm64 && ctest --output-on-failure -j "$jobs" -L arm64)
     ;;
 *)
     echo "usage: $0 demo|test" >&2
