@@ -3,6 +3,7 @@
 #   ./setup.sh demo   install what is missing, build, verify and run a bundled example
 #   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, libFuzzer, arm64 cross
 #                     build), run every test (the arm64 set under qemu-aarch64)
+#   ./setup.sh arm64  only the arm64 step of test: cross build, the arm64 test set under qemu
 set -euo pipefail
 cd "$(dirname "$0")"
 mode=${1:-demo}
@@ -39,6 +40,17 @@ install_arm64_packages() {
     install_missing_packages packages-arm64.txt
 }
 
+# The arm64 test set (ctest label arm64), cross-built into build-arm64 and run under qemu-aarch64:
+# only the targets it needs (the CLI, the JIT and corpus test binaries, the BPF corpus).
+arm64_tests() {
+    echo "== arm64: cross build, the arm64 test set under qemu-aarch64"
+    install_arm64_packages
+    cmake -S . -B build-arm64 -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake >/dev/null
+    cmake --build build-arm64 -j "$jobs" --target bpfvm bpfvm_jit_tests bpfvm_corpus_tests
+    (cd build-arm64 && ctest --output-on-failure -j "$jobs" -L arm64)
+}
+
 # build DIR [cmake options...]
 build() {
     local dir=$1
@@ -70,15 +82,13 @@ test)
     echo "== fuzz smoke runs (libFuzzer, clang-19)"
     CC=clang-19 CXX=clang++-19 build build-fuzz -DBPFVM_FUZZ=ON -DBPFVM_TESTS=OFF
     (cd build-fuzz && ctest --output-on-failure -L fuzz-smoke)
-    echo "== arm64: cross build, the arm64 test set under qemu-aarch64"
-    install_arm64_packages
-    cmake -S . -B build-arm64 -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake >/dev/null
-    cmake --build build-arm64 -j "$jobs" --target bpfvm bpfvm_jit_tests bpfvm_corpus_tests
-    (cd build-arm64 && ctest --output-on-failure -j "$jobs" -L arm64)
+    arm64_tests
+    ;;
+arm64)
+    arm64_tests
     ;;
 *)
-    echo "usage: $0 demo|test" >&2
+    echo "usage: $0 demo|test|arm64" >&2
     exit 2
     ;;
 esac
