@@ -44,6 +44,9 @@ const a64::GpX kSavedPairs[][2] = {
     {a64::x19, a64::x20}, {a64::x21, a64::x22}, {a64::x23, a64::x24}, {a64::x25, a64::x26}};
 constexpr int32_t kFrameBytes = 96;        // x29/x30, four pairs, previous entry_rsp + padding
 constexpr int32_t kSavedEntryOffset = 80;  // of the previous entry_rsp in the frame
+// A program of at most this many instructions, with its stubs, spans less than 1 MiB (no BPF
+// instruction takes 100 AArch64 instructions), so conditional branches within it reach.
+constexpr size_t kNearInstructions = 2048;
 
 int32_t reg_offset(unsigned r) {
     return static_cast<int32_t>(offsetof(RunState, regs) + 8 * r);
@@ -103,6 +106,8 @@ class Compiler {
     void program(uint32_t index, const isa::Program& p) {
         index_ = index;
         program_ = &p;
+        far_ = p.size() > kNearInstructions;
+        local_abort_ = a_.newLabel();
         labels_.clear();
         for (size_t i = 0; i < p.size(); ++i) labels_.push_back(a_.newLabel());
         program_labels_.push_back(labels_);
@@ -123,6 +128,8 @@ class Compiler {
             a_.b(abort_);
         }
         stubs_.clear();
+        a_.bind(local_abort_);
+        a_.b(abort_);
     }
 
     Label trampoline_label() const { return trampoline_; }
@@ -130,6 +137,31 @@ class Compiler {
 
  private:
     uint32_t slot() const { return program_->slot[pc_]; }
+
+    // Conditional branches reach +-1 MiB. Inside a program of more than kNearInstructions
+    // instructions, branches to jump targets, stubs and the abort path jump over an
+    // unconditional branch (+-128 MiB) instead; the abort path is reached through a branch
+    // after the program's stubs (the trampoline's may be further away in a large module).
+    void branch(CondCode cc, const Label& target) {
+        if (!far_) {
+            a_.b(cc, target);
+            return;
+        }
+        Label skip = a_.newLabel();
+        a_.b(arm::negateCond(cc), skip);
+        a_.b(target);
+        a_.bind(skip);
+    }
+    void branch_if_nonzero(const a64::GpW& r, const Label& target) {
+        if (!far_) {
+            a_.cbnz(r, target);
+            return;
+        }
+        Label skip = a_.newLabel();
+        a_.cbz(r, skip);
+        a_.b(target);
+        a_.bind(skip);
+    }
 
     Label raise_stub(ErrorKind kind, std::string message) {
         Label l = a_.newLabel();
@@ -144,7 +176,7 @@ class Compiler {
         a_.ldr(kTmp, STATE_FIELD(budget_left));
         a_.subs(kTmp, kTmp, 1);
         a_.str(kTmp, STATE_FIELD(budget_left));
-        a_.b(CondCode::kLO, l);  // borrowed: the budget was 0
+        branch(CondCode::kLO, l);  // borrowed: the budget was 0
     }
 
     // x30 is the return address of the BPF function: kept on the stack around the call.
@@ -399,7 +431,7 @@ class Compiler {
             case Op::Jsle: cc = CondCode::kLE; break;
             default: break;
         }
-        a_.b(cc, target);
+        branch(cc, target);
     }
 
     void emit(const isa::Call& c) {
@@ -417,7 +449,7 @@ class Compiler {
         const a64::Mem depth = STATE_FIELD(depth);
         a_.ldr(kTmp.w(), depth);
         a_.cmp(kTmp.w(), Imm(kDeepestCallingDepth));
-        a_.b(CondCode::kHI, overflow);
+        branch(CondCode::kHI, overflow);
         a_.add(kTmp.w(), kTmp.w(), Imm(1));
         a_.str(kTmp.w(), depth);
         a_.stp(kReg[6], kReg[7], a64::ptr_pre(a64::sp, -48));
@@ -459,7 +491,7 @@ class Compiler {
         a_.b(done);
         a_.bind(special);
         a_.cmp(a64::w0, Imm(2));
-        a_.b(CondCode::kNE, abort_);
+        branch(CondCode::kNE, local_abort_);
         restore_volatile();  // a tail call keeps every register
         a_.ldr(kCall, STATE_FIELD(tail_target));
         a_.br(kCall);
@@ -505,7 +537,7 @@ class Compiler {
         a_.mov(a64::w3, static_cast<uint32_t>(kind));
         load_imm32(a64::x4, slot());
         call_runtime(reinterpret_cast<const void*>(&rt_check_access));
-        a_.cbnz(a64::w0, abort_);
+        branch_if_nonzero(a64::w0, local_abort_);
         restore_volatile();
         address(base, offset);
         a_.bind(ok);
@@ -609,7 +641,7 @@ class Compiler {
         check(base, x.offset, x.size, acquire ? AccessKind::AtomicRead : AccessKind::AtomicWrite);
         if (x.size > 1) {
             a_.tst(kAddr, Imm(x.size - 1));
-            a_.b(CondCode::kNE, raise_stub(ErrorKind::MemoryFault, misaligned_atomic_message(x.size)));
+            branch(CondCode::kNE, raise_stub(ErrorKind::MemoryFault, misaligned_atomic_message(x.size)));
         }
         const a64::Mem m = a64::ptr(kAddr);
         const a64::GpX src = kReg[x.src];
@@ -680,7 +712,7 @@ class Compiler {
         a_.mov(a64::w2, p.size);
         load_imm32(a64::x3, slot());
         call_runtime(reinterpret_cast<const void*>(&rt_packet_load));
-        a_.cbnz(a64::w0, abort_);
+        branch_if_nonzero(a64::w0, local_abort_);
         restore_volatile();
     }
 
@@ -688,6 +720,8 @@ class Compiler {
     CompiledModule& module_;
     const bool checked_;
     Label trampoline_, abort_;
+    Label local_abort_;  // after the current program's stubs: branches to abort_
+    bool far_ = false;   // the current program is large: see branch()
     uint32_t index_ = 0;
     const isa::Program* program_ = nullptr;
     uint32_t pc_ = 0;
