@@ -47,6 +47,21 @@ std::string misaligned_atomic_message(uint32_t size);
 
 Error asmjit_error(std::string_view arch, asmjit::Error e);
 
+// Backends emit without checking each instruction's result; asmjit reports an instruction it
+// cannot encode (an immediate or a branch displacement out of range) here, and compile_module
+// fails with the first such error instead of running code with the instruction left out.
+class FirstErrorHandler final : public asmjit::ErrorHandler {
+ public:
+    void handleError(asmjit::Error err, const char* message, asmjit::BaseEmitter*) override {
+        if (error == asmjit::kErrorOk) {
+            error = err;
+            this->message = message;
+        }
+    }
+    asmjit::Error error = asmjit::kErrorOk;
+    std::string message;
+};
+
 // What a backend hands over after emitting: the trampoline's label and, per compiled program,
 // one label per instruction.
 struct EmittedCode {
@@ -69,6 +84,8 @@ Result<std::unique_ptr<CompiledModule>> compile_module(asmjit::Arch arch, std::s
     asmjit::CodeHolder code;
     asmjit::Environment env(arch);
     if (auto e = code.init(env); e != asmjit::kErrorOk) return asmjit_error(name, e);
+    FirstErrorHandler errors;
+    code.setErrorHandler(&errors);
     Assembler a(&code);
     Compiler compiler(a, *module, options);
     compiler.trampoline();
@@ -83,6 +100,11 @@ Result<std::unique_ptr<CompiledModule>> compile_module(asmjit::Arch arch, std::s
         compiler.program(static_cast<uint32_t>(module->programs.size() - 1), *p);
     }
     if (auto e = a.finalize(); e != asmjit::kErrorOk) return asmjit_error(name, e);
+    if (errors.error != asmjit::kErrorOk) {
+        return make_error(
+            ErrorKind::Unsupported,
+            "the " + std::string(name) + " JIT could not assemble the program: " + errors.message);
+    }
     auto linked =
         link_module(code, *module, EmittedCode{compiler.trampoline_label(), &compiler.program_labels()},
                     compiled_index, name);
