@@ -31,8 +31,9 @@ using a64::Gp;
 using arm::CondCode;
 using isa::Op;
 
-const a64::GpX kReg[kMappedRegisters] = {a64::x7,  a64::x0,  a64::x1,  a64::x2,  a64::x3,  a64::x4,
-                                         a64::x19, a64::x20, a64::x21, a64::x22, a64::x23, a64::x25};
+// r0-r10, then the auxiliary register of constant blinding (index 11, as the kernel's BPF_REG_AX).
+const a64::GpX kReg[isa::kRegisterCount + 1] = {a64::x7,  a64::x0,  a64::x1,  a64::x2,  a64::x3,  a64::x4,
+                                                a64::x19, a64::x20, a64::x21, a64::x22, a64::x23, a64::x25};
 const a64::GpX kState = a64::x24;
 const a64::GpX kAddr = a64::x9;     // address of the memory access
 const a64::GpX kTmp = a64::x10;     // immediates, loaded fields
@@ -734,7 +735,7 @@ class Compiler {
 
 Result<std::unique_ptr<CompiledModule>> compile_aarch64(std::span<const isa::Program* const> programs,
                                                         const JitOptions& options) {
-    return compile_module<Compiler, a64::Assembler>(Arch::kAArch64, "arm64", programs, options);
+    return assemble_module<Compiler, a64::Assembler>(Arch::kAArch64, "arm64", programs, options);
 }
 
 }  // namespace bpfvm::jit

@@ -1,7 +1,7 @@
 // What the backends share above instruction selection: the frame-layout decisions, the errors
 // generated code raises (prepared at compile time), the stubs they are raised from, and placing
 // the assembled code in sealed memory. Each backend (x86_64_backend.cpp, aarch64_backend.cpp)
-// holds only instruction selection and is driven by compile_module().
+// holds only instruction selection and is driven by assemble_module().
 #pragma once
 
 #include <asmjit/core.h>
@@ -23,10 +23,6 @@ namespace bpfvm::jit {
 inline constexpr uint32_t kDeepestCallingDepth = isa::kMaxCallDepth - 2;
 // Registers that a BPF-to-BPF call preserves for its caller (the callee may change them).
 inline constexpr unsigned kCalleeSavedBpf[] = {6, 7, 8, 9, 10};
-// Registers the generated code maps: r0-r10 and the auxiliary register constant blinding uses
-// (kAuxRegister, as the kernel's BPF_REG_AX).
-inline constexpr unsigned kAuxRegister = isa::kRegisterCount;
-inline constexpr unsigned kMappedRegisters = isa::kRegisterCount + 1;
 
 // ---- stubs: out-of-line code that raises an error and aborts ----
 struct Stub {
@@ -48,7 +44,7 @@ std::string misaligned_atomic_message(uint32_t size);
 Error asmjit_error(std::string_view arch, asmjit::Error e);
 
 // Backends emit without checking each instruction's result; asmjit reports an instruction it
-// cannot encode (an immediate or a branch displacement out of range) here, and compile_module
+// cannot encode (an immediate or a branch displacement out of range) here, and assemble_module
 // fails with the first such error instead of running code with the instruction left out.
 class FirstErrorHandler final : public asmjit::ErrorHandler {
  public:
@@ -77,9 +73,9 @@ Status link_module(asmjit::CodeHolder& code, CompiledModule& module, const Emitt
 // Drives a backend's Compiler, which provides: Compiler(Assembler&, CompiledModule&, const
 // JitOptions&), trampoline(), program(index, program), trampoline_label(), program_labels().
 template <class Compiler, class Assembler>
-Result<std::unique_ptr<CompiledModule>> compile_module(asmjit::Arch arch, std::string_view name,
-                                                       std::span<const isa::Program* const> programs,
-                                                       const JitOptions& options) {
+Result<std::unique_ptr<CompiledModule>> assemble_module(asmjit::Arch arch, std::string_view name,
+                                                        std::span<const isa::Program* const> programs,
+                                                        const JitOptions& options) {
     auto module = std::make_unique<CompiledModule>();
     asmjit::CodeHolder code;
     asmjit::Environment env(arch);

@@ -592,7 +592,7 @@ class Compiler {
 
 Result<std::unique_ptr<CompiledModule>> compile_x86_64(std::span<const isa::Program* const> programs,
                                                        const JitOptions& options) {
-    return compile_module<Compiler, x86::Assembler>(Arch::kX64, "x86-64", programs, options);
+    return assemble_module<Compiler, x86::Assembler>(Arch::kX64, "x86-64", programs, options);
 }
 
 }  // namespace bpfvm::jit
