@@ -1,7 +1,9 @@
 #include "bpfvm/jit/jit.hpp"
 
+#include <random>
 #include <vector>
 
+#include "constant_blinding.hpp"
 #include "runtime.hpp"
 #include "x86_64_backend.hpp"
 
@@ -15,6 +17,37 @@ bool host_supported() {
 #endif
 }
 
+Result<std::unique_ptr<CompiledModule>> compile_module(std::span<const isa::Program* const> programs,
+                                                       const JitOptions& options) {
+    if (!options.blind_constants) return compile_x86_64(programs, options);
+    std::random_device entropy;
+    std::mt19937_64 keys((uint64_t{entropy()} << 32) | entropy());
+    std::vector<BlindedProgram> blinded;
+    blinded.reserve(programs.size());  // `rewritten` points into it
+    std::vector<const isa::Program*> rewritten;
+    for (const isa::Program* p : programs) {
+        if (p == nullptr || p->instructions.empty()) {
+            rewritten.push_back(p);
+            continue;
+        }
+        blinded.push_back(blind_constants(*p, keys));
+        rewritten.push_back(&blinded.back().program);
+    }
+    auto module = compile_x86_64(rewritten, options);
+    if (!module) return module;
+    // The runtime knows the programs by their original instruction indices.
+    size_t next = 0;
+    for (size_t i = 0; i < programs.size(); ++i) {
+        (*module)->programs[i] = programs[i];
+        if (rewritten[i] == programs[i]) continue;
+        std::vector<uint64_t>& addresses = (*module)->instruction_address[i];
+        std::vector<uint64_t> original;
+        for (uint32_t first : blinded[next++].first) original.push_back(addresses[first]);
+        addresses = std::move(original);
+    }
+    return module;
+}
+
 Result<vm::RunResult> JitEngine::run(const isa::Program& program, const vm::RunInput& input) {
     if (program.instructions.empty())
         return make_error(ErrorKind::EmptyProgram, "program has no instructions");
@@ -22,7 +55,7 @@ Result<vm::RunResult> JitEngine::run(const isa::Program& program, const vm::RunI
     std::vector<const isa::Program*> programs{&program};
     programs.insert(programs.end(), input.programs.begin(), input.programs.end());
     const auto start = std::chrono::steady_clock::now();
-    auto module = compile_x86_64(programs, options_);
+    auto module = compile_module(programs, options_);
     last_compile_time_ = std::chrono::steady_clock::now() - start;
     if (!module) return module.error();
     return execute(**module, input);

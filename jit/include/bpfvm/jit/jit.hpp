@@ -12,6 +12,8 @@ namespace bpfvm::jit {
 
 struct JitOptions {
     vm::MemoryChecks checks = vm::MemoryChecks::Checked;
+    // Constant blinding against JIT spraying: no immediate of the program appears in the code.
+    bool blind_constants = false;
 };
 
 // Whether this host has a backend (x86-64 today).
@@ -21,7 +23,9 @@ class JitEngine final : public vm::Engine {
  public:
     explicit JitEngine(JitOptions options = {}) : options_(options) {}
     std::string_view name() const override {
-        return options_.checks == vm::MemoryChecks::Checked ? "jit" : "jit (trusted)";
+        if (options_.checks == vm::MemoryChecks::Checked)
+            return options_.blind_constants ? "jit (blinded)" : "jit";
+        return options_.blind_constants ? "jit (trusted, blinded)" : "jit (trusted)";
     }
     // Compiles the program and the tail-call targets in input.programs, then runs it.
     Result<vm::RunResult> run(const isa::Program& program, const vm::RunInput& input) override;
