@@ -261,6 +261,51 @@ TEST_P(JitFaultTest, CallbacksAndTailCalls) {
     EXPECT_EQ(actual.error().where.instruction, expected.error().where.instruction);
 }
 
+// A tail call replaces only the frame it is made in: from a subprogram, the target's exit returns
+// to the subprogram's caller (whose r6-r9 and stack survive); from a callback, to the helper.
+TEST_P(JitFaultTest, TailCallsFromSubprogramsAndCallbacks) {
+    helpers_.add(50, "loop", [](const vm::HelperCall& call) -> Result<vm::HelperReturn> {
+        uint64_t sum = 0;
+        for (uint64_t i = 0; i < call.args[0]; ++i) {
+            auto r = call.functions.call_function(static_cast<uint32_t>(call.args[1]), {i, 0, 0, 0, 0});
+            if (!r) return r.error();
+            sum += *r;
+        }
+        return vm::HelperReturn{sum};
+    });
+    helpers_.add(51, "tail", [](const vm::HelperCall& call) -> Result<vm::HelperReturn> {
+        return vm::HelperReturn::tail_call_to(static_cast<uint32_t>(call.args[1]));
+    });
+    // Target 0 returns r1 * 3 + 1000 and clobbers r6 and its own stack.
+    isa::Program target = test::assemble_program(
+        "mov %r0, %r1\nmul %r0, 3\nadd %r0, 1000\nmov %r6, 55\nstdw [%r10-8], 1\nexit");
+    const isa::Program* targets[] = {&target};
+    auto run_with_targets = [&](const std::string& text) {
+        program_ = test::assemble_program(text);
+        Result<vm::RunResult> results[2] = {vm::RunResult{}, vm::RunResult{}};
+        for (int engine = 0; engine < 2; ++engine) {
+            vm::RunInput input;
+            input.helpers = &helpers_;
+            input.programs = targets;
+            results[engine] =
+                engine == 0 ? vm::Interpreter().run(program_, input) : jit_engine().run(program_, input);
+            EXPECT_TRUE(results[engine].ok()) << results[engine].error().to_string();
+        }
+        if (!results[0] || !results[1]) return uint64_t{0};
+        EXPECT_EQ(results[1]->r0, results[0]->r0);
+        return results[1]->r0;
+    };
+    // From a subprogram: main's r6 and stack slot are intact after the call.
+    EXPECT_EQ(run_with_targets("mov %r6, 7\nstdw [%r10-8], 20\nmov %r1, 4\ncall local f\nadd %r0, %r6\n"
+                               "ldxdw %r1, [%r10-8]\nadd %r0, %r1\nexit\n"
+                               "f:\nmov %r6, 9\nmov %r2, 0\ncall 51\nmov %r0, 99\nexit"),
+              1012u + 7 + 20);
+    // From a callback (bpf_loop style), three times: the sum of 1000 + 3i over i < 3, plus main's r6.
+    EXPECT_EQ(run_with_targets("mov %r6, 5\nmov %r1, 3\nmov %r2, 6\ncall 50\nadd %r0, %r6\nexit\n"
+                               "mov %r2, 0\ncall 51\nmov %r0, 99\nexit"),
+              3000u + 0 + 3 + 6 + 5);
+}
+
 TEST_P(JitFaultTest, ReportsCompileTime) {
     JitEngine jit = jit_engine();
     program_ = test::assemble_program("mov %r0, 1\nexit");
