@@ -1,7 +1,7 @@
 // Random straight-line ALU code with forward JMP/JMP32 branches, edge values, stack loads,
-// stores, sign-extending loads and atomics (random_program.hpp), on both engines: every
-// register and the stack scratch slots are stored to memory at the end and the memory and r0
-// compared. kernel_jit_differential_test.cpp runs programs from the same generator through the
+// stores, sign-extending loads and atomics (random_program.hpp), on the interpreter and the JIT,
+// plain and with blinded constants: every register and the stack scratch slots are stored to
+// memory at the end and the memory and r0 compared. kernel_jit_differential_test.cpp runs programs from the same generator through the
 // Linux kernel's JIT as well.
 #include <gtest/gtest.h>
 
@@ -29,15 +29,18 @@ TEST(JitRandomDifferential, AluAndJumpsMatchTheInterpreter) {
         const std::string& text = generated.text;
         isa::Program program = test::assemble_program(text);
         ASSERT_FALSE(program.instructions.empty()) << text;
-        std::vector<uint8_t> memory[2] = {generated.memory, generated.memory};
+        std::vector<uint8_t> expected_memory = generated.memory;
         vm::Interpreter interpreter;
-        JitEngine jit;
-        const Result<vm::RunResult> results[2] = {test::run_on_memory(interpreter, program, memory[0]),
-                                                  test::run_on_memory(jit, program, memory[1])};
-        ASSERT_TRUE(results[0].ok()) << results[0].error().to_string() << "\n" << text;
-        ASSERT_TRUE(results[1].ok()) << results[1].error().to_string() << "\n" << text;
-        ASSERT_EQ(results[1]->r0, results[0]->r0) << text;
-        ASSERT_EQ(memory[1], memory[0]) << text;
+        const Result<vm::RunResult> expected = test::run_on_memory(interpreter, program, expected_memory);
+        ASSERT_TRUE(expected.ok()) << expected.error().to_string() << "\n" << text;
+        for (bool blind : {false, true}) {
+            JitEngine jit(JitOptions{vm::MemoryChecks::Checked, blind});
+            std::vector<uint8_t> memory = generated.memory;
+            const Result<vm::RunResult> actual = test::run_on_memory(jit, program, memory);
+            ASSERT_TRUE(actual.ok()) << jit.name() << ": " << actual.error().to_string() << "\n" << text;
+            ASSERT_EQ(actual->r0, expected->r0) << jit.name() << "\n" << text;
+            ASSERT_EQ(memory, expected_memory) << jit.name() << "\n" << text;
+        }
     }
 }
 
