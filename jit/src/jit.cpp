@@ -48,17 +48,49 @@ Result<std::unique_ptr<CompiledModule>> compile_module(std::span<const isa::Prog
     return module;
 }
 
+struct JitEngine::Cache {
+    std::vector<isa::Program> programs;  // copies of what was compiled (empty: a missing target)
+    std::unique_ptr<CompiledModule> module;
+
+    bool holds(std::span<const isa::Program* const> wanted) const {
+        if (wanted.size() != programs.size()) return false;
+        for (size_t i = 0; i < wanted.size(); ++i) {
+            const bool missing = wanted[i] == nullptr || wanted[i]->instructions.empty();
+            if (missing ? !programs[i].instructions.empty() : !(*wanted[i] == programs[i])) return false;
+        }
+        return true;
+    }
+};
+
+JitEngine::JitEngine(JitOptions options) : options_(options) {}
+JitEngine::~JitEngine() = default;
+JitEngine::JitEngine(JitEngine&&) noexcept = default;
+JitEngine& JitEngine::operator=(JitEngine&&) noexcept = default;
+
 Result<vm::RunResult> JitEngine::run(const isa::Program& program, const vm::RunInput& input) {
     if (program.instructions.empty())
         return make_error(ErrorKind::EmptyProgram, "program has no instructions");
     if (!host_supported()) return make_error(ErrorKind::Unsupported, "the JIT has no backend for this host");
     std::vector<const isa::Program*> programs{&program};
     programs.insert(programs.end(), input.programs.begin(), input.programs.end());
-    const auto start = std::chrono::steady_clock::now();
-    auto module = compile_module(programs, options_);
-    last_compile_time_ = std::chrono::steady_clock::now() - start;
-    if (!module) return module.error();
-    return execute(**module, input);
+    if (!cache_ || !cache_->holds(programs)) {
+        cache_.reset();
+        auto fresh = std::make_unique<Cache>();
+        std::vector<const isa::Program*> copies;
+        fresh->programs.reserve(programs.size());  // `copies` points into it
+        for (const isa::Program* p : programs) {
+            fresh->programs.push_back(p != nullptr ? *p : isa::Program{});
+            copies.push_back(&fresh->programs.back());
+        }
+        const auto start = std::chrono::steady_clock::now();
+        auto module = compile_module(copies, options_);
+        compile_time_ += std::chrono::steady_clock::now() - start;
+        ++compilations_;
+        if (!module) return module.error();
+        fresh->module = std::move(*module);
+        cache_ = std::move(fresh);
+    }
+    return execute(*cache_->module, input);
 }
 
 }  // namespace bpfvm::jit

@@ -306,11 +306,33 @@ TEST_P(JitFaultTest, TailCallsFromSubprogramsAndCallbacks) {
               3000u + 0 + 3 + 6 + 5);
 }
 
-TEST_P(JitFaultTest, ReportsCompileTime) {
+// A run with the programs of the last one reuses its code: a change anywhere, tail-call targets
+// included, compiles again.
+TEST_P(JitFaultTest, CompilesOncePerProgramSet) {
     JitEngine jit = jit_engine();
-    program_ = test::assemble_program("mov %r0, 1\nexit");
-    ASSERT_TRUE(jit.run(program_, vm::RunInput{}).ok());
-    EXPECT_GT(jit.last_compile_time().count(), 0);
+    program_ = test::assemble_program("mov %r0, %r1\nadd %r0, 1\nexit");
+    isa::Program target = test::assemble_program("mov %r0, 2\nexit");
+    const isa::Program* targets[] = {&target};
+    vm::RunInput input;
+    for (uint64_t arg : {10u, 20u}) {
+        input.args[0] = arg;
+        auto r = jit.run(program_, input);
+        ASSERT_TRUE(r.ok()) << r.error().to_string();
+        EXPECT_EQ(r->r0, arg + 1);
+    }
+    EXPECT_EQ(jit.compilations(), 1u);
+    EXPECT_GT(jit.compile_time().count(), 0);
+    input.programs = targets;
+    ASSERT_TRUE(jit.run(program_, input).ok());
+    EXPECT_EQ(jit.compilations(), 2u);
+    target = test::assemble_program("mov %r0, 3\nexit");  // same address, new content
+    ASSERT_TRUE(jit.run(program_, input).ok());
+    EXPECT_EQ(jit.compilations(), 3u);
+    isa::Program changed = test::assemble_program("mov %r0, %r1\nadd %r0, 2\nexit");
+    auto r = jit.run(changed, input);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->r0, 20u + 2);
+    EXPECT_EQ(jit.compilations(), 4u);
     EXPECT_EQ(jit.name(), GetParam() ? "jit (blinded)" : "jit");
 }
 

@@ -87,10 +87,9 @@ std::string engine_stats(const vm::Engine& engine, uint64_t counted, bool exact)
                   : "back edges and calls: " + std::to_string(counted) +
                         " (the JIT counts no single instructions)\n";
     if (const auto* jit = dynamic_cast<const jit::JitEngine*>(&engine)) {
-        text += "jit compile time (last run): " +
-                std::to_string(
-                    std::chrono::duration_cast<std::chrono::microseconds>(jit->last_compile_time()).count()) +
-                " us\n";
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(jit->compile_time()).count();
+        text += "jit compile time: " + std::to_string(us) + " us (" + std::to_string(jit->compilations()) +
+                (jit->compilations() == 1 ? " compilation" : " compilations") + ")\n";
     }
     return text;
 }
