@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -12,23 +13,24 @@
 #include "bpfvm/isa/instruction.hpp"
 #include "bpfvm/jit/jit.hpp"
 #include "bpfvm/vm/engine.hpp"
+#include "constant_blinding.hpp"
 
 namespace bpfvm::jit {
 
 // What generated code reaches through its state register (a callee-saved host register).
 // Standard layout: backends address fields with offsetof.
 struct RunState {
-    uint64_t regs[isa::kRegisterCount];  // BPF registers, spilled around runtime calls
-    uint64_t entry_rsp;                  // host stack pointer of the innermost entry (abort path)
-    uint64_t budget_left;                // back edges and calls left before BudgetExhausted
-    uint64_t stack_lo;                   // lowest address of the BPF stack (fast region check)
-    uint64_t tail_target;                // code address a tail call continues at
-    uint64_t stop_r0;                    // r0 when an abort is a normal end (stop_program, ldabs)
-    uint64_t ctx_field[3];               // vm::ContextPacketField::field_address
-    uint64_t ctx_pointer[3];             // vm::ContextPacketField::pointer_address
-    uint32_t depth;                      // BPF frames below the current one
-    uint32_t current_program;            // index into the module's programs
-    void* execution;                     // the runtime's Execution (opaque to generated code)
+    uint64_t regs[kBackendRegisterCount];  // BPF registers and ax, spilled around runtime calls
+    uint64_t entry_rsp;                    // host stack pointer of the innermost entry (abort path)
+    uint64_t budget_left;                  // back edges and calls left before BudgetExhausted
+    uint64_t stack_lo;                     // lowest address of the BPF stack (fast region check)
+    uint64_t tail_target;                  // code address a tail call continues at
+    uint64_t stop_r0;                      // r0 when an abort is a normal end (stop_program, ldabs)
+    uint64_t ctx_field[3];                 // vm::ContextPacketField::field_address
+    uint64_t ctx_pointer[3];               // vm::ContextPacketField::pointer_address
+    uint32_t depth;                        // BPF frames below the current one
+    uint32_t current_program;              // index into the module's programs
+    void* execution;                       // the runtime's Execution (opaque to generated code)
 };
 static_assert(std::is_standard_layout_v<RunState>);
 
@@ -77,6 +79,11 @@ struct CompiledModule {
     std::vector<const isa::Program*> programs;
     std::deque<Error> errors;  // prepared errors generated code raises (stable addresses)
 };
+
+// Compiles programs for this host (see x86_64_backend.hpp for what programs holds), with their
+// constants blinded when the options ask for it.
+Result<std::unique_ptr<CompiledModule>> compile_module(std::span<const isa::Program* const> programs,
+                                                       const JitOptions& options);
 
 // Runs a compiled module's program 0 on the input (the memory checks are compiled in).
 Result<vm::RunResult> execute(const CompiledModule& module, const vm::RunInput& input);

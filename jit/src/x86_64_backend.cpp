@@ -1,8 +1,9 @@
 // Register mapping (System V): r0 rax; r1-r5 rdi, rsi, rdx, rcx, r8 (the helper-call argument
-// registers); r6-r9 rbx, r13, r14, r15; r10 rbp. r12 holds the RunState; r9, r10, r11 are
-// scratch. Inside every BPF function rsp = 8 (mod 16), so a runtime call is `sub rsp, 8; call`.
-// BPF-to-BPF calls are native calls that push r6-r9 and r10; exit is `ret`. Errors jump to one
-// abort path that resets rsp to the innermost entry's and returns through the trampoline.
+// registers); r6-r9 rbx, r13, r14, r15; r10 rbp. r12 holds the RunState; r10 and r11 are
+// scratch; r9 is ax, the register of constant blinding (kAuxRegister), and a scratch in sequences
+// that never read ax (atomics). Inside every BPF function rsp = 8 (mod 16), so a runtime call is `sub rsp, 8;
+// call`. BPF-to-BPF calls are native calls that push r6-r9 and r10; exit is `ret`. Errors jump to one abort
+// path that resets rsp to the innermost entry's and returns through the trampoline.
 #include "x86_64_backend.hpp"
 
 #include <asmjit/x86.h>
@@ -20,8 +21,8 @@ using namespace asmjit;
 using isa::Op;
 using x86::Gp;
 
-const Gp kReg[isa::kRegisterCount] = {x86::rax, x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8,
-                                      x86::rbx, x86::r13, x86::r14, x86::r15, x86::rbp};
+const Gp kReg[kBackendRegisterCount] = {x86::rax, x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8,
+                                        x86::rbx, x86::r13, x86::r14, x86::r15, x86::rbp, x86::r9};
 const Gp kState = x86::r12;
 
 int32_t reg_offset(unsigned r) {
@@ -126,12 +127,13 @@ class Compiler {
         a_.call(x86::r10);
         a_.add(x86::rsp, 8);
     }
-    // r0-r5 live in caller-saved host registers.
+    // r0-r5 and ax live in caller-saved host registers.
+    static constexpr unsigned kVolatile[] = {0, 1, 2, 3, 4, 5, kAuxRegister};
     void save_volatile() {
-        for (unsigned r = 0; r <= 5; ++r) a_.mov(x86::qword_ptr(kState, reg_offset(r)), kReg[r]);
+        for (unsigned r : kVolatile) a_.mov(x86::qword_ptr(kState, reg_offset(r)), kReg[r]);
     }
     void restore_volatile() {
-        for (unsigned r = 0; r <= 5; ++r) a_.mov(kReg[r], x86::qword_ptr(kState, reg_offset(r)));
+        for (unsigned r : kVolatile) a_.mov(kReg[r], x86::qword_ptr(kState, reg_offset(r)));
     }
 
     // ---- ALU ----

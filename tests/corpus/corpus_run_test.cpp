@@ -1,9 +1,16 @@
 // Runs every `// bpfvm-expect: run` line of the corpus through the bpfvm CLI (`bpfvm run OBJ
 // --function F OPTIONS --json`) and checks that the JSON it prints contains the `result` line's
-// JSON: objects by key, arrays element by element in any order, scalars equal.
+// JSON: objects by key, arrays element by element in any order, scalars equal. Each line runs on
+// every engine (the interpreter, the JIT, the JIT with blinded constants), whose outputs must be
+// the same apart from what only says which engine ran.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bpfvm/jit/jit.hpp"
 #include "corpus/corpus_support.hpp"
 
 namespace bpfvm::corpus_test {
@@ -55,6 +62,26 @@ std::string resolve(const fs::path& folder, const std::string& option) {
     return (folder / option).string();
 }
 
+// The engines this host has, as `bpfvm run` options.
+std::vector<std::vector<std::string>> engines() {
+    std::vector<std::vector<std::string>> out = {{"--engine", "interpreter"}};
+    if (jit::host_supported()) {
+        out.push_back({"--engine", "jit"});
+        out.push_back({"--engine", "jit", "--blind-constants"});
+    }
+    return out;
+}
+
+// A run's JSON without the parts that legitimately differ between engines: the engine's name,
+// what it counted, and error messages (which may name stack addresses).
+json engine_neutral(json doc) {
+    doc.erase("engine");
+    doc.erase("instructions");
+    doc.erase("back_edges_and_calls");
+    if (doc.contains("error") && doc["error"].is_object()) doc["error"].erase("message");
+    return doc;
+}
+
 TEST(CorpusRun, ContainmentFindsDifferences) {
     const json actual = json::parse(R"({"r0": 2, "maps": {"m": {"entries": [{"key": 1, "value": 5}]}}})");
     EXPECT_EQ(containment_problem(json::parse(R"({"r0": 2})"), actual, ""), "");
@@ -90,18 +117,30 @@ TEST(CorpusRun, EveryRunLineGivesItsResult) {
                 if (takes_path && i + 1 < run.options.size())
                     args.push_back(resolve(entry.source.parent_path(), run.options[++i]));
             }
-            const CommandOutput output = run_cli(args);
-            json actual;
-            try {
-                actual = json::parse(output.out);
-            } catch (const json::exception& e) {
-                ADD_FAILURE() << "bpfvm printed no JSON (exit " << output.status << "):\n" << output.out;
-                continue;
+            std::optional<json> first;
+            for (const std::vector<std::string>& engine : engines()) {
+                std::vector<std::string> engine_args = args;
+                engine_args.insert(engine_args.end(), engine.begin(), engine.end());
+                SCOPED_TRACE(engine.size() > 2 ? "jit, blinded" : engine[1]);
+                const CommandOutput output = run_cli(engine_args);
+                json actual;
+                try {
+                    actual = json::parse(output.out);
+                } catch (const json::exception& e) {
+                    ADD_FAILURE() << "bpfvm printed no JSON (exit " << output.status << "):\n" << output.out;
+                    continue;
+                }
+                const json expected = json::parse(run.result);
+                const std::string problem = containment_problem(expected, actual, "");
+                EXPECT_TRUE(problem.empty()) << problem << "\nfull output:\n" << actual.dump(2);
+                if (!first) {
+                    first = engine_neutral(actual);
+                } else {
+                    EXPECT_EQ(engine_neutral(actual).dump(2), first->dump(2))
+                        << "differs from the interpreter";
+                }
+                ++runs;
             }
-            const json expected = json::parse(run.result);
-            const std::string problem = containment_problem(expected, actual, "");
-            EXPECT_TRUE(problem.empty()) << problem << "\nfull output:\n" << actual.dump(2);
-            ++runs;
         }
     }
     EXPECT_GT(runs, 0u) << "the corpus has no run expectations";

@@ -36,6 +36,8 @@
 #include <tuple>
 #include <vector>
 
+#include "bpf_syscall_probe.hpp"
+
 namespace bpfvm::corpus_test {
 
 namespace fs = std::filesystem;
@@ -217,21 +219,8 @@ inline std::string normalise_map_name(const std::string& name) {
     return dot == std::string::npos ? name : name.substr(dot);
 }
 
-// Loads a trivial socket filter ("r0 = 0; exit") to find out whether bpf() is usable here.
-// Returns an empty string if it is, otherwise why not.
-inline std::string probe_bpf_syscall() {
-    const bpf_insn insns[] = {
-        {BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0},
-        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
-    };
-    int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "bpfvm_probe", "GPL", insns, 2, nullptr);
-    if (fd >= 0) {
-        close(fd);
-        return {};
-    }
-    return std::string("bpf(BPF_PROG_LOAD) of a trivial program failed: ") + std::strerror(errno) +
-           " (needs root or CAP_BPF on Linux; skipping the kernel verifier oracle)";
-}
+// Whether bpf() is usable here (an empty string) or why not.
+using test_support::probe_bpf_syscall;
 
 inline std::string describe(const std::set<ProgramLine>& s) {
     std::string out;

@@ -1,5 +1,5 @@
-// Every bpf_conformance case on the interpreter and on the JIT: same r0 or same error kind,
-// and the case's expectation holds on the JIT.
+// Every bpf_conformance case on the interpreter and on the JIT (plain and with blinded
+// constants): same r0 or same error kind, and the case's expectation holds on the JIT.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -47,18 +47,22 @@ TEST_P(ConformanceDifferential, JitMatchesInterpreter) {
     ASSERT_TRUE(program.ok()) << program.error().to_string();
 
     vm::Interpreter interpreter;
-    JitEngine jit;
     auto expected = tools::run_on_memory(interpreter, *program, c->memory, vm::kDefaultInstructionBudget);
-    auto actual = tools::run_on_memory(jit, *program, c->memory, vm::kDefaultInstructionBudget);
-    ASSERT_EQ(expected.ok(), actual.ok())
-        << "interpreter: " << test::describe(expected) << "\njit: " << test::describe(actual);
-    if (expected) {
-        EXPECT_EQ(expected->r0, actual->r0);
-    } else {
-        EXPECT_EQ(expected.error().kind, actual.error().kind) << actual.error().to_string();
+    // The plain JIT and the JIT with blinded constants.
+    for (bool blind : {false, true}) {
+        JitEngine jit(JitOptions{vm::MemoryChecks::Checked, blind});
+        auto actual = tools::run_on_memory(jit, *program, c->memory, vm::kDefaultInstructionBudget);
+        ASSERT_EQ(expected.ok(), actual.ok()) << jit.name() << "\ninterpreter: " << test::describe(expected)
+                                              << "\njit: " << test::describe(actual);
+        if (expected) {
+            EXPECT_EQ(expected->r0, actual->r0) << jit.name();
+        } else {
+            EXPECT_EQ(expected.error().kind, actual.error().kind)
+                << jit.name() << ": " << actual.error().to_string();
+        }
+        auto outcome = tools::run_conformance_case(*c, jit);
+        EXPECT_TRUE(outcome.passed) << jit.name() << ": " << outcome.reason;
     }
-    auto outcome = tools::run_conformance_case(*c, jit);
-    EXPECT_TRUE(outcome.passed) << outcome.reason;
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, ConformanceDifferential, ::testing::ValuesIn(case_files()), test_name);

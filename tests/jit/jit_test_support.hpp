@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bpfvm/isa/assembler.hpp"
 #include "bpfvm/isa/decoder.hpp"
@@ -20,6 +22,17 @@ inline isa::Program assemble_program(const std::string& text) {
     EXPECT_TRUE(program.ok()) << (program ? "" : program.error().to_string());
     if (!program) return {};
     return std::move(*program);
+}
+
+// Runs a program on one engine with r1 pointing at `memory` (r2 its size), which the run may
+// write: the memory block of a generated program (random_program.hpp).
+inline Result<vm::RunResult> run_on_memory(vm::Engine& engine, const isa::Program& program,
+                                           std::vector<uint8_t>& memory) {
+    vm::RunInput input;
+    input.memory.add(memory.data(), memory.size(), true, "input");
+    input.args[0] = reinterpret_cast<uint64_t>(memory.data());
+    input.args[1] = memory.size();
+    return engine.run(program, input);
 }
 
 inline std::string describe(const Result<vm::RunResult>& r) {

@@ -45,7 +45,7 @@ Result<std::vector<fs::path>> collect_cases(const std::vector<std::string>& path
 }  // namespace
 
 int conformance_command(const ConformanceOptions& options, std::ostream& out, std::ostream& err) {
-    auto engine = make_engine(options.engine);
+    auto engine = make_engine({options.engine});
     if (!engine) {
         print_error(err, engine.error());
         return kExitUsage;
@@ -87,7 +87,7 @@ int conformance_plugin_command(const PluginOptions& options, std::istream& in, s
     auto memory = parse_hex_bytes(options.memory_hex);
     std::string program_hex((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto program = parse_hex_bytes(program_hex);
-    auto engine = make_engine(options.engine);
+    auto engine = make_engine({options.engine});
     const Error* problem = !memory    ? &memory.error()
                            : !program ? &program.error()
                            : !engine  ? &engine.error()
@@ -139,8 +139,9 @@ int run_command(const RunOptions& options, std::ostream& out, std::ostream& err)
             return kExitFailed;
         }
     }
-    auto engine = make_engine(options.engine,
-                              options.trust_verified ? vm::MemoryChecks::Trusted : vm::MemoryChecks::Checked);
+    auto engine = make_engine({options.engine,
+                               options.trust_verified ? vm::MemoryChecks::Trusted : vm::MemoryChecks::Checked,
+                               options.blind_constants});
     if (!engine) {
         print_error(err, engine.error());
         return kExitUsage;

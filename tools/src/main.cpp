@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
     run_cmd->add_flag(
         "--trust-verified", run.trust_verified,
         "Verify first, then run without run-time access checks (refused if the verifier rejects it)");
+    run_cmd->add_flag(
+        "--blind-constants", run.blind_constants,
+        "JIT: blind every immediate of the program in the generated code (against JIT spraying)");
     run_cmd->add_option("--section", run.section, "The program of this ELF section");
     run_cmd->add_option("--function", run.function, "The program with this C function name");
     auto* packet =

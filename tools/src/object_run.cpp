@@ -486,8 +486,9 @@ int run_object(const RunOptions& options, std::ostream& out, std::ostream& err) 
             return kExitFailed;
         }
     }
-    auto engine = make_engine(options.engine,
-                              options.trust_verified ? vm::MemoryChecks::Trusted : vm::MemoryChecks::Checked);
+    auto engine = make_engine({options.engine,
+                               options.trust_verified ? vm::MemoryChecks::Trusted : vm::MemoryChecks::Checked,
+                               options.blind_constants});
     if (!engine) {
         print_error(err, engine.error());
         return kExitUsage;

@@ -87,24 +87,29 @@ std::string engine_stats(const vm::Engine& engine, uint64_t counted, bool exact)
                   : "back edges and calls: " + std::to_string(counted) +
                         " (the JIT counts no single instructions)\n";
     if (const auto* jit = dynamic_cast<const jit::JitEngine*>(&engine)) {
-        text += "jit compile time (last run): " +
-                std::to_string(
-                    std::chrono::duration_cast<std::chrono::microseconds>(jit->last_compile_time()).count()) +
-                " us\n";
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(jit->compile_time()).count();
+        text += "jit compile time: " + std::to_string(us) + " us (" + std::to_string(jit->compilations()) +
+                (jit->compilations() == 1 ? " compilation" : " compilations") + ")\n";
     }
     return text;
 }
 
-Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name, vm::MemoryChecks checks) {
+Result<std::unique_ptr<vm::Engine>> make_engine(const EngineChoice& choice) {
+    const std::string_view name = choice.name;
     // "auto": the JIT where this host has a backend, else the interpreter.
     if (name == "jit" || (name == "auto" && jit::host_supported())) {
         if (!jit::host_supported())
             return make_error(ErrorKind::Unsupported,
                               "bpfvm has no JIT backend for this host's architecture");
-        return std::unique_ptr<vm::Engine>(new jit::JitEngine(jit::JitOptions{checks}));
+        return std::unique_ptr<vm::Engine>(
+            new jit::JitEngine(jit::JitOptions{choice.checks, choice.blind_constants}));
     }
+    if (name == "interpreter" && choice.blind_constants)
+        return make_error(
+            ErrorKind::InvalidInput,
+            "--blind-constants applies to the JIT's generated code; the interpreter generates none");
     if (name == "interpreter" || name == "auto")
-        return std::unique_ptr<vm::Engine>(new vm::Interpreter(checks));
+        return std::unique_ptr<vm::Engine>(new vm::Interpreter(choice.checks));
     return make_error(ErrorKind::InvalidInput,
                       "unknown engine '" + std::string(name) + "' (choose interpreter, jit or auto)");
 }

@@ -40,6 +40,8 @@ struct Operand {
 
     static Operand make_reg(uint8_t r) { return {true, r, 0}; }
     static Operand make_imm(int32_t v) { return {false, 0, v}; }
+
+    bool operator==(const Operand&) const = default;
 };
 
 struct Alu {
@@ -48,12 +50,16 @@ struct Alu {
     uint8_t dst;
     Operand src;          // unused for Neg
     uint8_t sx_bits = 0;  // MovSx: 8, 16 or 32
+
+    bool operator==(const Alu&) const = default;
 };
 
 struct Endian {
     Op op;  // ToLe, ToBe or Swap
     uint8_t dst;
     uint8_t bits;  // 16, 32 or 64
+
+    bool operator==(const Endian&) const = default;
 };
 
 struct Jump {
@@ -63,6 +69,8 @@ struct Jump {
     Operand src;
     int32_t offset;       // relative, in slots
     uint32_t target = 0;  // index into Program::instructions, set by the decoder
+
+    bool operator==(const Jump&) const = default;
 };
 
 struct Call {
@@ -71,9 +79,13 @@ struct Call {
     uint8_t reg = 0;      // CallReg: register holding the helper id
     int16_t offset = 0;   // CallKfunc: module BTF index
     uint32_t target = 0;  // CallLocal: index into Program::instructions
+
+    bool operator==(const Call&) const = default;
 };
 
-struct Exit {};
+struct Exit {
+    bool operator==(const Exit&) const = default;
+};
 
 // LoadImm64::src_kind values: what the loader must put in place of the immediate (BPF_PSEUDO_*).
 inline constexpr uint8_t kPseudoMapFd = 1;          // imm: a map's file descriptor
@@ -94,6 +106,8 @@ struct LoadImm64 {
     uint64_t value() const {
         return static_cast<uint32_t>(imm_lo) | (static_cast<uint64_t>(static_cast<uint32_t>(imm_hi)) << 32);
     }
+
+    bool operator==(const LoadImm64&) const = default;
 };
 
 struct Load {
@@ -102,6 +116,8 @@ struct Load {
     int16_t offset;
     uint8_t size;  // bytes: 1, 2, 4, 8
     bool sign_extend;
+
+    bool operator==(const Load&) const = default;
 };
 
 struct Store {
@@ -109,6 +125,8 @@ struct Store {
     int16_t offset;
     uint8_t size;
     Operand value;
+
+    bool operator==(const Store&) const = default;
 };
 
 // Read-modify-write on memory at dst + offset with register src; LoadAcquire reads src + offset
@@ -120,6 +138,8 @@ struct Atomic {
     uint8_t dst;
     uint8_t src;
     int16_t offset;
+
+    bool operator==(const Atomic&) const = default;
 };
 
 // Legacy packet access (BPF_ABS / BPF_IND): r0 = ntoh(*(packet + [src +] imm)).
@@ -128,6 +148,8 @@ struct PacketLoad {
     uint8_t size;
     uint8_t src;
     int32_t imm;
+
+    bool operator==(const PacketLoad&) const = default;
 };
 
 using Instruction = std::variant<Alu, Endian, Jump, Call, Exit, LoadImm64, Load, Store, Atomic, PacketLoad>;
@@ -139,6 +161,8 @@ struct Program {
 
     size_t size() const { return instructions.size(); }
     uint32_t slot_count() const;
+
+    bool operator==(const Program&) const = default;
 };
 
 // Encoding back to raw slots goes through the opcode table: the row whose kind, op, width,

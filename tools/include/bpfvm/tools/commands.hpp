@@ -41,6 +41,8 @@ struct RunOptions {
     bool stats = false;
     // Run without access checks once the verifier accepts the program (and its tail call targets).
     bool trust_verified = false;
+    // The JIT blinds every immediate of the program (against JIT spraying).
+    bool blind_constants = false;
 
     // ELF objects.
     ObjectOptions object;

@@ -42,7 +42,11 @@ Result<bool> is_elf_file(const std::filesystem::path& path);
 // and calls) and, for the JIT, its compile time.
 std::string engine_stats(const vm::Engine& engine, uint64_t counted, bool exact);
 
-Result<std::unique_ptr<vm::Engine>> make_engine(std::string_view name,
-                                                vm::MemoryChecks checks = vm::MemoryChecks::Checked);
+struct EngineChoice {
+    std::string_view name = "auto";  // "interpreter", "jit" or "auto"
+    vm::MemoryChecks checks = vm::MemoryChecks::Checked;
+    bool blind_constants = false;  // the JIT's constant blinding (refused for the interpreter)
+};
+Result<std::unique_ptr<vm::Engine>> make_engine(const EngineChoice& choice);
 
 }  // namespace bpfvm::tools
