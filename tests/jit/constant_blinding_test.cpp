@@ -30,15 +30,37 @@ std::string program_with_every_immediate_form() {
 }
 constexpr unsigned kForms = 18;
 
+// Whether the code holds `value` as the host's backend materializes an immediate: x86-64 has
+// its 4 bytes in an instruction; AArch64 builds it from 16-bit halves in the imm16 field (bits
+// 5-20) of movz/movk words, the low half a few words before the high one.
+bool holds_immediate(const CompiledModule& module, uint32_t value) {
+    const uint8_t* code = module.code.data();
+    const size_t size = module.code.size();
+#if defined(__aarch64__)
+    auto imm16 = [&](size_t word) {
+        uint32_t insn;
+        std::memcpy(&insn, code + 4 * word, 4);
+        return static_cast<uint16_t>(insn >> 5);
+    };
+    const size_t words = size / 4;
+    for (size_t i = 0; i < words; ++i) {
+        if (imm16(i) != static_cast<uint16_t>(value)) continue;
+        for (size_t j = i + 1; j < words && j <= i + 3; ++j) {
+            if (imm16(j) == static_cast<uint16_t>(value >> 16)) return true;
+        }
+    }
+    return false;
+#else
+    uint8_t bytes[4];
+    std::memcpy(bytes, &value, 4);
+    return std::search(code, code + size, bytes, bytes + 4) != code + size;
+#endif
+}
+
 std::vector<unsigned> planted_patterns_found(const CompiledModule& module) {
     std::vector<unsigned> found;
-    const uint8_t* code = module.code.data();
     for (unsigned n = 1; n <= kForms; ++n) {
-        const uint32_t value = kPattern + n;
-        uint8_t bytes[4];
-        std::memcpy(bytes, &value, 4);
-        if (std::search(code, code + module.code.size(), bytes, bytes + 4) != code + module.code.size())
-            found.push_back(n);
+        if (holds_immediate(module, kPattern + n)) found.push_back(n);
     }
     return found;
 }
