@@ -6,6 +6,7 @@
 #include <random>
 #include <sstream>
 
+#include "bpfvm/jit/jit.hpp"
 #include "bpfvm/tools/commands.hpp"
 #include "tools/tools_test_support.hpp"
 
@@ -89,6 +90,23 @@ TEST_F(CommandsTest, RandomBytesNeverCrashTheRunCommand) {
 TEST_F(CommandsTest, InfiniteLoopEndsWithTheBudgetError) {
     EXPECT_EQ(run(write("loop.asm", "loop:\nja loop\nexit\n"), 1000), 1);
     EXPECT_NE(err_.str().find("budget-exhausted"), std::string::npos) << err_.str();
+}
+
+// --blind-constants is the JIT's: with the interpreter it is a usage error, not silently ignored;
+// with the JIT the program gives its plain result.
+TEST_F(CommandsTest, BlindConstantsNeedsTheJit) {
+    RunOptions options;
+    options.file = write("p.asm", "mov %r0, 0x12345678\nadd %r0, 1\nexit\n");
+    options.blind_constants = true;
+    options.engine = "interpreter";
+    EXPECT_EQ(run_command(options, out_, err_), 2);
+    EXPECT_NE(err_.str().find("--blind-constants"), std::string::npos) << err_.str();
+    if (!jit::host_supported()) GTEST_SKIP() << "no JIT backend on this host";
+    out_.str("");
+    err_.str("");
+    options.engine = "jit";
+    EXPECT_EQ(run_command(options, out_, err_), 0) << err_.str();
+    EXPECT_EQ(out_.str(), "r0 = 0x12345679 (305419897)\n");
 }
 
 }  // namespace
