@@ -32,8 +32,8 @@ using arm::CondCode;
 using isa::Op;
 
 // r0-r10, then the auxiliary register of constant blinding (index 11, as the kernel's BPF_REG_AX).
-const a64::GpX kReg[isa::kRegisterCount + 1] = {a64::x7,  a64::x0,  a64::x1,  a64::x2,  a64::x3,  a64::x4,
-                                                a64::x19, a64::x20, a64::x21, a64::x22, a64::x23, a64::x25};
+const a64::GpX kReg[kBackendRegisterCount] = {a64::x7,  a64::x0,  a64::x1,  a64::x2,  a64::x3,  a64::x4,
+                                              a64::x19, a64::x20, a64::x21, a64::x22, a64::x23, a64::x25};
 const a64::GpX kState = a64::x24;
 const a64::GpX kAddr = a64::x9;     // address of the memory access
 const a64::GpX kTmp = a64::x10;     // immediates, loaded fields
