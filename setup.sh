@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Set up, build and check bpfvm on Debian 12.
 #   ./setup.sh demo   install what is missing, build, verify and run a bundled example
-#   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, libFuzzer), run every test
-#   ./setup.sh arm64  arm64 cross build, the arm64 test set under qemu-aarch64
+#   ./setup.sh test   install what is missing, build (plain, ASan+UBSan, libFuzzer, arm64 cross
+#                     build), run every test (the arm64 set under qemu-aarch64)
+#   ./setup.sh arm64  only the arm64 step of `test`
 set -euo pipefail
 cd "$(dirname "$0")"
 mode=${1:-demo}
@@ -81,6 +82,7 @@ test)
     echo "== fuzz smoke runs (libFuzzer, clang-19)"
     CC=clang-19 CXX=clang++-19 build build-fuzz -DBPFVM_FUZZ=ON -DBPFVM_TESTS=OFF
     (cd build-fuzz && ctest --output-on-failure -L fuzz-smoke)
+    arm64_tests
     ;;
 arm64)
     arm64_tests

@@ -6,7 +6,7 @@
 // calls made by memory checks keep it, and no sequence below writes it). x9-x12 are scratch (x9
 // the address of a memory access), x16 the target of runtime calls; x18 (platform) is unused.
 //
-// sp stays 16-byte aligned. The trampoline saves x19-x26, x29/x30 and the previous entry_rsp
+// sp stays 16-byte aligned. The trampoline saves x19-x26, x29/x30 and the previous entry_sp
 // (the host stack pointer of the innermost entry) in one frame. A BPF-to-BPF call pushes r6-r10
 // and x30 (48 bytes) and branches with `bl`; exit is `ret`. Runtime calls keep x30 on the stack
 // around `blr`. Errors branch to one abort path that resets sp to the innermost entry's and
@@ -43,8 +43,8 @@ const a64::GpX kCall = a64::x16;    // runtime call target
 // Registers the trampoline saves, in pairs (x26 keeps the frame a multiple of 16 bytes).
 const a64::GpX kSavedPairs[][2] = {
     {a64::x19, a64::x20}, {a64::x21, a64::x22}, {a64::x23, a64::x24}, {a64::x25, a64::x26}};
-constexpr int32_t kFrameBytes = 96;        // x29/x30, four pairs, previous entry_rsp + padding
-constexpr int32_t kSavedEntryOffset = 80;  // of the previous entry_rsp in the frame
+constexpr int32_t kFrameBytes = 96;        // x29/x30, four pairs, previous entry_sp + padding
+constexpr int32_t kSavedEntryOffset = 80;  // of the previous entry_sp in the frame
 // A program of at most this many instructions, with its stubs, spans less than 1 MiB (no BPF
 // instruction takes 100 AArch64 instructions), so conditional branches within it reach.
 constexpr size_t kNearInstructions = 2048;
@@ -78,10 +78,10 @@ class Compiler {
         }
         a_.mov(kState, a64::x0);
         a_.mov(kCall, a64::x1);
-        a_.ldr(kTmp, STATE_FIELD(entry_rsp));
+        a_.ldr(kTmp, STATE_FIELD(entry_sp));
         a_.str(kTmp, a64::ptr(a64::sp, kSavedEntryOffset));
         a_.mov(kTmp, a64::sp);
-        a_.str(kTmp, STATE_FIELD(entry_rsp));
+        a_.str(kTmp, STATE_FIELD(entry_sp));
         // The auxiliary register is never live across an entry: r0-r10 only.
         for (unsigned r = 0; r < isa::kRegisterCount; ++r) a_.ldr(kReg[r], a64::ptr(kState, reg_offset(r)));
         a_.blr(kCall);
@@ -89,7 +89,7 @@ class Compiler {
         a_.mov(a64::w0, a64::wzr);
         a_.bind(tail);
         a_.ldr(kTmp, a64::ptr(a64::sp, kSavedEntryOffset));
-        a_.str(kTmp, STATE_FIELD(entry_rsp));
+        a_.str(kTmp, STATE_FIELD(entry_sp));
         offset = 16;
         for (const auto& pair : kSavedPairs) {
             a_.ldp(pair[0], pair[1], a64::ptr(a64::sp, offset));
@@ -98,7 +98,7 @@ class Compiler {
         a_.ldp(a64::x29, a64::x30, a64::ptr_post(a64::sp, kFrameBytes));
         a_.ret(a64::x30);
         a_.bind(abort_);
-        a_.ldr(kTmp, STATE_FIELD(entry_rsp));
+        a_.ldr(kTmp, STATE_FIELD(entry_sp));
         a_.mov(a64::sp, kTmp);
         a_.mov(a64::w0, 1);
         a_.b(tail);

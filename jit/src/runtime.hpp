@@ -21,7 +21,7 @@ namespace bpfvm::jit {
 // Standard layout: backends address fields with offsetof.
 struct RunState {
     uint64_t regs[kBackendRegisterCount];  // BPF registers and ax, spilled around runtime calls
-    uint64_t entry_rsp;                    // host stack pointer of the innermost entry (abort path)
+    uint64_t entry_sp;                     // host stack pointer of the innermost entry (abort path)
     uint64_t budget_left;                  // back edges and calls left before BudgetExhausted
     uint64_t stack_lo;                     // lowest address of the BPF stack (fast region check)
     uint64_t tail_target;                  // code address a tail call continues at

@@ -58,8 +58,8 @@ class Compiler {
         a_.bind(trampoline_);
         for (const Gp& r : {x86::rbp, x86::rbx, x86::r12, x86::r13, x86::r14, x86::r15}) a_.push(r);
         a_.mov(kState, x86::rdi);
-        a_.push(STATE_FIELD(entry_rsp));
-        a_.mov(STATE_FIELD(entry_rsp), x86::rsp);
+        a_.push(STATE_FIELD(entry_sp));
+        a_.mov(STATE_FIELD(entry_sp), x86::rsp);
         a_.mov(x86::r11, x86::rsi);
         for (unsigned r = 0; r < isa::kRegisterCount; ++r)
             a_.mov(kReg[r], x86::qword_ptr(kState, reg_offset(r)));
@@ -67,11 +67,11 @@ class Compiler {
         a_.mov(x86::qword_ptr(kState, reg_offset(0)), x86::rax);
         a_.xor_(x86::eax, x86::eax);
         a_.bind(tail);
-        a_.pop(STATE_FIELD(entry_rsp));
+        a_.pop(STATE_FIELD(entry_sp));
         for (const Gp& r : {x86::r15, x86::r14, x86::r13, x86::r12, x86::rbx, x86::rbp}) a_.pop(r);
         a_.ret();
         a_.bind(abort_);
-        a_.mov(x86::rsp, STATE_FIELD(entry_rsp));
+        a_.mov(x86::rsp, STATE_FIELD(entry_sp));
         a_.mov(x86::eax, 1);
         a_.jmp(tail);
     }
