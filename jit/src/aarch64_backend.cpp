@@ -20,8 +20,8 @@
 #include <cstddef>
 #include <string>
 
-#include "backend.hpp"
 #include "bpfvm/isa/semantics.hpp"
+#include "program_compiler.hpp"
 
 namespace bpfvm::jit {
 namespace {
@@ -58,10 +58,9 @@ Gp width(const a64::GpX& r, bool is64) {
     return is64 ? Gp(r) : Gp(r.w());
 }
 
-class Compiler {
+class Compiler final : public ProgramCompiler<Compiler, a64::Assembler> {
  public:
-    Compiler(a64::Assembler& a, CompiledModule& module, const JitOptions& options)
-        : a_(a), module_(module), checked_(options.checks == vm::MemoryChecks::Checked) {}
+    using ProgramCompiler::ProgramCompiler;
 
     // uint32_t trampoline(RunState* state (x0), uint64_t target (x1)).
     void trampoline() {
@@ -83,9 +82,9 @@ class Compiler {
         a_.mov(kTmp, a64::sp);
         a_.str(kTmp, STATE_FIELD(entry_sp));
         // The auxiliary register is never live across an entry: r0-r10 only.
-        for (unsigned r = 0; r < isa::kRegisterCount; ++r) a_.ldr(kReg[r], a64::ptr(kState, reg_offset(r)));
+        for (unsigned r = 0; r < isa::kRegisterCount; ++r) reload(r);
         a_.blr(kCall);
-        a_.str(kReg[0], a64::ptr(kState, reg_offset(0)));
+        spill(0);
         a_.mov(a64::w0, a64::wzr);
         a_.bind(tail);
         a_.ldr(kTmp, a64::ptr(a64::sp, kSavedEntryOffset));
@@ -104,40 +103,25 @@ class Compiler {
         a_.b(tail);
     }
 
-    void program(uint32_t index, const isa::Program& p) {
-        index_ = index;
-        program_ = &p;
-        far_ = p.size() > kNearInstructions;
+ private:
+    friend ProgramCompiler;
+
+    // ---- the hooks of ProgramCompiler outside single instructions ----
+    // r0-r5 live in caller-saved host registers (the auxiliary register does not).
+    static constexpr unsigned kVolatileRegisters[] = {0, 1, 2, 3, 4, 5};
+    void spill(unsigned r) { a_.str(kReg[r], a64::ptr(kState, reg_offset(r))); }
+    void reload(unsigned r) { a_.ldr(kReg[r], a64::ptr(kState, reg_offset(r))); }
+
+    void begin_program() {
+        far_ = program_->size() > kNearInstructions;
         local_abort_ = a_.newLabel();
-        labels_.clear();
-        for (size_t i = 0; i < p.size(); ++i) labels_.push_back(a_.newLabel());
-        program_labels_.push_back(labels_);
-        for (pc_ = 0; pc_ < p.size(); ++pc_) {
-            a_.bind(labels_[pc_]);
-            std::visit([this](const auto& insn) { emit(insn); }, p.instructions[pc_]);
-        }
-        for (const Stub& s : stubs_) {
-            a_.bind(s.label);
-            a_.mov(a64::x0, kState);
-            if (s.kind == Stub::Budget) {
-                load_imm32(a64::x1, s.slot);
-                call_runtime(reinterpret_cast<const void*>(&rt_budget_exhausted));
-            } else {
-                load_imm(a64::x1, reinterpret_cast<uint64_t>(s.error));
-                call_runtime(reinterpret_cast<const void*>(&rt_raise));
-            }
-            a_.b(abort_);
-        }
-        stubs_.clear();
+    }
+    void end_program() {
         a_.bind(local_abort_);
         a_.b(abort_);
     }
-
-    Label trampoline_label() const { return trampoline_; }
-    const std::vector<std::vector<Label>>& program_labels() const { return program_labels_; }
-
- private:
-    uint32_t slot() const { return program_->slot[pc_]; }
+    Label abort_label() const { return local_abort_; }
+    void jump(const Label& target) { a_.b(target); }
 
     // Conditional branches reach +-1 MiB. Inside a program of more than kNearInstructions
     // instructions, branches to jump targets, stubs and the abort path jump over an
@@ -153,46 +137,84 @@ class Compiler {
         a_.b(target);
         a_.bind(skip);
     }
-    void branch_if_nonzero(const a64::GpW& r, const Label& target) {
-        if (!far_) {
-            a_.cbnz(r, target);
-            return;
-        }
-        Label skip = a_.newLabel();
-        a_.cbz(r, skip);
-        a_.b(target);
-        a_.bind(skip);
-    }
 
-    Label raise_stub(ErrorKind kind, std::string message) {
-        Label l = a_.newLabel();
-        stubs_.push_back(
-            Stub{l, Stub::Raise, slot(), prepare_error(module_, kind, std::move(message), slot())});
-        return l;
-    }
-
-    void budget() {
-        Label l = a_.newLabel();
-        stubs_.push_back(Stub{l, Stub::Budget, slot(), nullptr});
+    void decrement_budget(const Label& exhausted) {
         a_.ldr(kTmp, STATE_FIELD(budget_left));
         a_.subs(kTmp, kTmp, 1);
         a_.str(kTmp, STATE_FIELD(budget_left));
-        branch(CondCode::kLO, l);  // borrowed: the budget was 0
+        branch(CondCode::kLO, exhausted);  // borrowed: the budget was 0
     }
 
-    // x30 is the return address of the BPF function: kept on the stack around the call.
-    void call_runtime(const void* fn) {
+    // Arguments in x0-x4 (BPF r1-r5: spilled first where they matter). x30 is the return address
+    // of the BPF function: kept on the stack around the call.
+    void call_runtime(const void* fn, std::initializer_list<RuntimeArg> args) {
+        unsigned i = 0;
+        for (const RuntimeArg& arg : args) {
+            const a64::GpX r = a64::x(i++);
+            switch (arg.kind) {
+                case RuntimeArg::State: a_.mov(r, kState); break;
+                case RuntimeArg::Address: a_.mov(r, kAddr); break;
+                case RuntimeArg::SpilledRegister:
+                    a_.ldr(r, a64::ptr(kState, reg_offset(static_cast<unsigned>(arg.value))));
+                    break;
+                case RuntimeArg::Value:
+                    if (arg.value <= UINT32_MAX) {
+                        load_imm32(r, static_cast<uint32_t>(arg.value));
+                    } else {
+                        load_imm(r, arg.value);
+                    }
+                    break;
+            }
+        }
         load_imm(kCall, reinterpret_cast<uint64_t>(fn));
         a_.str(a64::x30, a64::ptr_pre(a64::sp, -16));
         a_.blr(kCall);
         a_.ldr(a64::x30, a64::ptr_post(a64::sp, 16));
     }
-    // r0-r5 live in caller-saved host registers (the auxiliary register does not).
-    void save_volatile() {
-        for (unsigned r = 0; r <= 5; ++r) a_.str(kReg[r], a64::ptr(kState, reg_offset(r)));
+    void branch_if_result_nonzero(const Label& target) {
+        if (!far_) {
+            a_.cbnz(a64::w0, target);
+            return;
+        }
+        Label skip = a_.newLabel();
+        a_.cbz(a64::w0, skip);
+        a_.b(target);
+        a_.bind(skip);
     }
-    void restore_volatile() {
-        for (unsigned r = 0; r <= 5; ++r) a_.ldr(kReg[r], a64::ptr(kState, reg_offset(r)));
+    void branch_if_result_not(uint32_t value, const Label& target) {
+        a_.cmp(a64::w0, Imm(value));
+        branch(CondCode::kNE, target);
+    }
+    void jump_to_tail_target() {
+        a_.ldr(kCall, STATE_FIELD(tail_target));
+        a_.br(kCall);
+    }
+
+    void branch_if_depth_above(uint32_t depth, const Label& target) {
+        a_.ldr(kTmp.w(), STATE_FIELD(depth));
+        a_.cmp(kTmp.w(), Imm(depth));
+        branch(CondCode::kHI, target);
+    }
+    void add_depth(int32_t delta) {
+        a_.ldr(kTmp.w(), STATE_FIELD(depth));
+        delta >= 0 ? a_.add(kTmp.w(), kTmp.w(), Imm(delta)) : a_.sub(kTmp.w(), kTmp.w(), Imm(-delta));
+        a_.str(kTmp.w(), STATE_FIELD(depth));
+    }
+    void set_current_program(uint32_t index) {
+        load_imm32(kTmp, index);
+        a_.str(kTmp.w(), STATE_FIELD(current_program));
+    }
+    // `bl`: r6-r10 and x30 are pushed (48 bytes; the callee may change them), r10 moves down one
+    // frame.
+    void call_function(const Label& target) {
+        a_.stp(kReg[6], kReg[7], a64::ptr_pre(a64::sp, -48));
+        a_.stp(kReg[8], kReg[9], a64::ptr(a64::sp, 16));
+        a_.stp(kReg[10], a64::x30, a64::ptr(a64::sp, 32));
+        a_.sub(kReg[isa::kFramePointer], kReg[isa::kFramePointer], Imm(isa::kStackSize));
+        a_.bl(target);
+        a_.ldp(kReg[10], a64::x30, a64::ptr(a64::sp, 32));
+        a_.ldp(kReg[8], kReg[9], a64::ptr(a64::sp, 16));
+        a_.ldp(kReg[6], kReg[7], a64::ptr_post(a64::sp, 48));
     }
 
     // dst = value with movz/movn and movk, one instruction per halfword that differs from the
@@ -243,7 +265,7 @@ class Compiler {
     }
 
     // ---- ALU ----
-    void emit(const isa::Alu& x) {
+    void alu(const isa::Alu& x) {
         const bool w64 = x.is64;
         const Gp d = width(kReg[x.dst], w64);
         const bool reg = x.src.is_reg;
@@ -369,7 +391,7 @@ class Compiler {
         if (!is_div) a_.msub(d, q, s, d);
     }
 
-    void emit(const isa::Endian& e) {
+    void endian(const isa::Endian& e) {
         const a64::GpX d = kReg[e.dst];
         const bool swap = e.op != Op::ToLe;  // little-endian host: ToBe and Swap swap
         switch (e.bits) {
@@ -391,13 +413,7 @@ class Compiler {
     }
 
     // ---- jumps and calls ----
-    void emit(const isa::Jump& j) {
-        if (j.target <= pc_) budget();  // a back edge
-        const Label target = labels_[j.target];
-        if (j.op == Op::Ja) {
-            a_.b(target);
-            return;
-        }
+    void compare_and_branch(const isa::Jump& j, const Label& target) {
         const bool w64 = !j.is32;
         const Gp d = width(kReg[j.dst], w64);
         const int32_t imm = j.src.imm;
@@ -435,79 +451,9 @@ class Compiler {
         branch(cc, target);
     }
 
-    void emit(const isa::Call& c) {
-        switch (c.op) {
-            case Op::CallLocal: call_local(c.target); return;
-            case Op::CallHelper: call_helper(false, c.imm); return;
-            case Op::CallReg: call_helper(true, c.reg); return;
-            default: a_.b(raise_stub(ErrorKind::Unsupported, kfunc_message(c.imm))); return;
-        }
-    }
+    void exit_function() { a_.ret(a64::x30); }
 
-    void call_local(uint32_t target) {
-        budget();
-        Label overflow = raise_stub(ErrorKind::StackOverflow, call_too_deep_message());
-        const a64::Mem depth = STATE_FIELD(depth);
-        a_.ldr(kTmp.w(), depth);
-        a_.cmp(kTmp.w(), Imm(kDeepestCallingDepth));
-        branch(CondCode::kHI, overflow);
-        a_.add(kTmp.w(), kTmp.w(), Imm(1));
-        a_.str(kTmp.w(), depth);
-        a_.stp(kReg[6], kReg[7], a64::ptr_pre(a64::sp, -48));
-        a_.stp(kReg[8], kReg[9], a64::ptr(a64::sp, 16));
-        a_.stp(kReg[10], a64::x30, a64::ptr(a64::sp, 32));
-        a_.sub(kReg[isa::kFramePointer], kReg[isa::kFramePointer], Imm(isa::kStackSize));
-        a_.bl(labels_[target]);
-        a_.ldp(kReg[10], a64::x30, a64::ptr(a64::sp, 32));
-        a_.ldp(kReg[8], kReg[9], a64::ptr(a64::sp, 16));
-        a_.ldp(kReg[6], kReg[7], a64::ptr_post(a64::sp, 48));
-        a_.ldr(kTmp.w(), depth);
-        a_.sub(kTmp.w(), kTmp.w(), Imm(1));
-        a_.str(kTmp.w(), depth);
-        set_current_program();
-    }
-
-    void set_current_program() {
-        load_imm32(kTmp, index_);
-        a_.str(kTmp.w(), STATE_FIELD(current_program));
-    }
-
-    // callx: `value` is the register holding the helper id; else it is the id.
-    void call_helper(bool from_register, int64_t value) {
-        budget();
-        if (from_register) a_.mov(kTmp2, kReg[value]);
-        for (unsigned r = 0; r < isa::kRegisterCount; ++r) a_.str(kReg[r], a64::ptr(kState, reg_offset(r)));
-        a_.mov(a64::x0, kState);
-        if (from_register) {
-            a_.mov(a64::x1, kTmp2);
-        } else {
-            load_imm(a64::x1, static_cast<uint64_t>(value));
-        }
-        load_imm32(a64::x2, slot());
-        call_runtime(reinterpret_cast<const void*>(&rt_call_helper));
-        Label special = a_.newLabel(), done = a_.newLabel();
-        a_.cbnz(a64::w0, special);
-        restore_volatile();
-        set_current_program();
-        a_.b(done);
-        a_.bind(special);
-        a_.cmp(a64::w0, Imm(2));
-        branch(CondCode::kNE, local_abort_);
-        restore_volatile();  // a tail call keeps every register
-        a_.ldr(kCall, STATE_FIELD(tail_target));
-        a_.br(kCall);
-        a_.bind(done);
-    }
-
-    void emit(const isa::Exit&) { a_.ret(a64::x30); }
-
-    void emit(const isa::LoadImm64& l) {
-        if (l.src_kind != 0) {
-            a_.b(raise_stub(ErrorKind::Unsupported, pseudo_lddw_message(l.src_kind)));
-            return;
-        }
-        load_imm(kReg[l.dst], l.value());
-    }
+    void load_imm64(uint8_t dst, uint64_t value) { load_imm(kReg[dst], value); }
 
     // ---- memory ----
     void address(uint8_t base, int16_t offset) {
@@ -521,32 +467,21 @@ class Compiler {
         }
     }
 
-    // Checks [x9, x9 + size) against the regions; x9 is the address again afterwards.
-    void check(uint8_t base, int16_t offset, uint32_t size, AccessKind kind) {
-        if (!checked_) return;
-        Label ok = a_.newLabel();
-        // The stack, writable and flat, without leaving generated code.
+    // The stack is writable and flat: one unsigned comparison.
+    void branch_if_in_stack(uint32_t size, const Label& target) {
         static_assert(kStackBytes - 1 < 4096, "the stack bound is a 12-bit immediate");
         a_.ldr(kTmp, STATE_FIELD(stack_lo));
         a_.sub(kTmp, kAddr, kTmp);
         a_.cmp(kTmp, Imm(kStackBytes - size));
-        a_.b(CondCode::kLS, ok);
-        save_volatile();
-        a_.mov(a64::x0, kState);
-        a_.mov(a64::x1, kAddr);
-        a_.mov(a64::w2, size);
-        a_.mov(a64::w3, static_cast<uint32_t>(kind));
-        load_imm32(a64::x4, slot());
-        call_runtime(reinterpret_cast<const void*>(&rt_check_access));
-        branch_if_nonzero(a64::w0, local_abort_);
-        restore_volatile();
-        address(base, offset);
-        a_.bind(ok);
+        a_.b(CondCode::kLS, target);  // a few instructions ahead
     }
 
-    void emit(const isa::Load& l) {
-        address(l.base, l.offset);
-        check(l.base, l.offset, l.size, AccessKind::Load);
+    void branch_if_misaligned(uint32_t size, const Label& target) {
+        a_.tst(kAddr, Imm(size - 1));
+        branch(CondCode::kNE, target);
+    }
+
+    void load(const isa::Load& l) {
         const a64::GpX d = kReg[l.dst];
         const a64::Mem m = a64::ptr(kAddr);
         if (l.sign_extend) {
@@ -587,7 +522,7 @@ class Compiler {
         a_.bind(done);
     }
 
-    void store(const a64::GpX& value, uint32_t size, const a64::Mem& m) {
+    void store_sized(const a64::GpX& value, uint32_t size, const a64::Mem& m) {
         switch (size) {
             case 1: a_.strb(value.w(), m); break;
             case 2: a_.strh(value.w(), m); break;
@@ -596,16 +531,14 @@ class Compiler {
         }
     }
 
-    void emit(const isa::Store& s) {
-        address(s.base, s.offset);
-        check(s.base, s.offset, s.size, AccessKind::Store);
+    void store(const isa::Store& s) {
         if (s.value.is_reg) {
-            store(kReg[s.value.reg], s.size, a64::ptr(kAddr));
+            store_sized(kReg[s.value.reg], s.size, a64::ptr(kAddr));
         } else if (s.value.imm == 0) {
-            store(a64::xzr, s.size, a64::ptr(kAddr));
+            store_sized(a64::xzr, s.size, a64::ptr(kAddr));
         } else {
             load_imm(kTmp, imm_value(s.value.imm, true));
-            store(kTmp, s.size, a64::ptr(kAddr));
+            store_sized(kTmp, s.size, a64::ptr(kAddr));
         }
     }
 
@@ -635,15 +568,7 @@ class Compiler {
         }
     }
 
-    void emit(const isa::Atomic& x) {
-        const bool acquire = x.op == Op::LoadAcquire;
-        const uint8_t base = acquire ? x.src : x.dst;
-        address(base, x.offset);
-        check(base, x.offset, x.size, acquire ? AccessKind::AtomicRead : AccessKind::AtomicWrite);
-        if (x.size > 1) {
-            a_.tst(kAddr, Imm(x.size - 1));
-            branch(CondCode::kNE, raise_stub(ErrorKind::MemoryFault, misaligned_atomic_message(x.size)));
-        }
+    void atomic(const isa::Atomic& x) {
         const a64::Mem m = a64::ptr(kAddr);
         const a64::GpX src = kReg[x.src];
         switch (x.op) {
@@ -704,31 +629,13 @@ class Compiler {
         if (x.fetch || x.op == Op::AtomicXchg) a_.mov(src, kTmp2);  // zero-extended by the load
     }
 
-    void emit(const isa::PacketLoad& p) {
+    void packet_address(const isa::PacketLoad& p) {
         load_imm(kAddr, imm_value(p.imm, true));
         if (p.indirect) a_.add(kAddr, kAddr, kReg[p.src]);
-        save_volatile();
-        a_.mov(a64::x0, kState);
-        a_.mov(a64::x1, kAddr);
-        a_.mov(a64::w2, p.size);
-        load_imm32(a64::x3, slot());
-        call_runtime(reinterpret_cast<const void*>(&rt_packet_load));
-        branch_if_nonzero(a64::w0, local_abort_);
-        restore_volatile();
     }
 
-    a64::Assembler& a_;
-    CompiledModule& module_;
-    const bool checked_;
-    Label trampoline_, abort_;
     Label local_abort_;  // after the current program's stubs: branches to abort_
     bool far_ = false;   // the current program is large: see branch()
-    uint32_t index_ = 0;
-    const isa::Program* program_ = nullptr;
-    uint32_t pc_ = 0;
-    std::vector<Label> labels_;
-    std::vector<std::vector<Label>> program_labels_;
-    std::vector<Stub> stubs_;
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
-// What the backends share above instruction selection: the frame-layout decisions, the errors
-// generated code raises (prepared at compile time), the stubs they are raised from, and placing
-// the assembled code in sealed memory. Each backend (x86_64_backend.cpp, aarch64_backend.cpp)
-// holds only instruction selection and is driven by assemble_module().
+// What the backends share around code generation: the frame-layout decisions, the errors
+// generated code raises (prepared at compile time), driving a backend over a module's programs
+// and placing the assembled code in sealed memory. What each BPF instruction does is
+// program_compiler.hpp; each backend (x86_64_backend.cpp, aarch64_backend.cpp) holds only
+// instruction selection.
 #pragma once
 
 #include <asmjit/core.h>
@@ -21,16 +22,6 @@ namespace bpfvm::jit {
 // r10 of a callee is the caller's r10 - kStackSize (one flat stack of kStackBytes, see
 // runtime.hpp); a BPF-to-BPF call made at state->depth > kDeepestCallingDepth overflows.
 inline constexpr uint32_t kDeepestCallingDepth = isa::kMaxCallDepth - 2;
-// Registers that a BPF-to-BPF call preserves for its caller (the callee may change them).
-inline constexpr unsigned kCalleeSavedBpf[] = {6, 7, 8, 9, 10};
-
-// ---- stubs: out-of-line code that raises an error and aborts ----
-struct Stub {
-    asmjit::Label label;
-    enum Kind { Budget, Raise } kind;
-    uint32_t slot;
-    const Error* error;  // Raise: prepared in the module
-};
 
 // Records an error for generated code to raise at instruction `slot` (stable address).
 const Error* prepare_error(CompiledModule& module, ErrorKind kind, std::string message, uint32_t slot);

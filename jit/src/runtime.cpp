@@ -135,7 +135,7 @@ class Execution final : public vm::FunctionCaller {
             }
             state_.current_program = index + 1;
             state_.tail_target = module_.instruction_address[index + 1][0];
-            return 2;
+            return kRuntimeTailCall;
         }
         state_.regs[0] = ret->r0;
         if (ret->stop_program) {

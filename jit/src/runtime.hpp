@@ -41,7 +41,9 @@ inline constexpr uint64_t kStackBytes = uint64_t{isa::kMaxCallDepth} * isa::kSta
 // generated code jumps to its exit path.
 enum class AccessKind : uint32_t { Load = 0, Store = 1, AtomicRead = 2, AtomicWrite = 3 };
 uint32_t rt_check_access(RunState* state, uint64_t addr, uint32_t size, uint32_t kind, uint32_t slot);
-// Returns 2 for a tail call: continue at state->tail_target with the registers unchanged.
+// Returns kRuntimeTailCall for a tail call: continue at state->tail_target with the registers
+// unchanged.
+inline constexpr uint32_t kRuntimeTailCall = 2;
 uint32_t rt_call_helper(RunState* state, int64_t id, uint32_t slot);
 // r0 in state->regs[0]; aborts with stop_r0 = 0 past the packet's end.
 uint32_t rt_packet_load(RunState* state, uint64_t offset, uint32_t size, uint32_t slot);

@@ -11,8 +11,8 @@
 #include <cstddef>
 #include <string>
 
-#include "backend.hpp"
 #include "bpfvm/isa/semantics.hpp"
+#include "program_compiler.hpp"
 
 namespace bpfvm::jit {
 namespace {
@@ -46,10 +46,9 @@ x86::Mem at_r11(unsigned bytes) {
     return x86::ptr(x86::r11, 0, bytes);
 }
 
-class Compiler {
+class Compiler final : public ProgramCompiler<Compiler, x86::Assembler> {
  public:
-    Compiler(x86::Assembler& a, CompiledModule& module, const JitOptions& options)
-        : a_(a), module_(module), checked_(options.checks == vm::MemoryChecks::Checked) {}
+    using ProgramCompiler::ProgramCompiler;
 
     void trampoline() {
         trampoline_ = a_.newLabel();
@@ -61,10 +60,9 @@ class Compiler {
         a_.push(STATE_FIELD(entry_sp));
         a_.mov(STATE_FIELD(entry_sp), x86::rsp);
         a_.mov(x86::r11, x86::rsi);
-        for (unsigned r = 0; r < isa::kRegisterCount; ++r)
-            a_.mov(kReg[r], x86::qword_ptr(kState, reg_offset(r)));
+        for (unsigned r = 0; r < isa::kRegisterCount; ++r) reload(r);
         a_.call(x86::r11);
-        a_.mov(x86::qword_ptr(kState, reg_offset(0)), x86::rax);
+        spill(0);
         a_.xor_(x86::eax, x86::eax);
         a_.bind(tail);
         a_.pop(STATE_FIELD(entry_sp));
@@ -76,68 +74,78 @@ class Compiler {
         a_.jmp(tail);
     }
 
-    void program(uint32_t index, const isa::Program& p) {
-        index_ = index;
-        program_ = &p;
-        labels_.clear();
-        for (size_t i = 0; i < p.size(); ++i) labels_.push_back(a_.newLabel());
-        program_labels_.push_back(labels_);
-        for (pc_ = 0; pc_ < p.size(); ++pc_) {
-            a_.bind(labels_[pc_]);
-            std::visit([this](const auto& insn) { emit(insn); }, p.instructions[pc_]);
-        }
-        for (const Stub& s : stubs_) {
-            a_.bind(s.label);
-            a_.mov(x86::rdi, kState);
-            if (s.kind == Stub::Budget) {
-                a_.mov(x86::esi, s.slot);
-                call_runtime(reinterpret_cast<const void*>(&rt_budget_exhausted));
-            } else {
-                a_.mov(x86::rsi, reinterpret_cast<uint64_t>(s.error));
-                call_runtime(reinterpret_cast<const void*>(&rt_raise));
-            }
-            a_.jmp(abort_);
-        }
-        stubs_.clear();
-    }
-
-    Label trampoline_label() const { return trampoline_; }
-    const std::vector<std::vector<Label>>& program_labels() const { return program_labels_; }
-
  private:
-    uint32_t slot() const { return program_->slot[pc_]; }
+    friend ProgramCompiler;
 
-    Label raise_stub(ErrorKind kind, std::string message) {
-        Label l = a_.newLabel();
-        stubs_.push_back(
-            Stub{l, Stub::Raise, slot(), prepare_error(module_, kind, std::move(message), slot())});
-        return l;
-    }
+    // ---- the hooks of ProgramCompiler outside single instructions ----
+    // r0-r5 and ax live in caller-saved host registers.
+    static constexpr unsigned kVolatileRegisters[] = {0, 1, 2, 3, 4, 5, kAuxRegister};
+    void spill(unsigned r) { a_.mov(x86::qword_ptr(kState, reg_offset(r)), kReg[r]); }
+    void reload(unsigned r) { a_.mov(kReg[r], x86::qword_ptr(kState, reg_offset(r))); }
 
-    void budget() {
-        Label l = a_.newLabel();
-        stubs_.push_back(Stub{l, Stub::Budget, slot(), nullptr});
+    void begin_program() {}
+    void end_program() {}
+    Label abort_label() const { return abort_; }
+    void jump(const Label& target) { a_.jmp(target); }
+
+    void decrement_budget(const Label& exhausted) {
         a_.sub(STATE_FIELD(budget_left), 1);
-        a_.jb(l);
+        a_.jb(exhausted);
     }
 
-    void call_runtime(const void* fn) {
+    // Arguments in rdi, rsi, rdx, rcx, r8 (BPF r1-r5: spilled first where they matter); rsp is 8
+    // (mod 16) inside BPF functions.
+    void call_runtime(const void* fn, std::initializer_list<RuntimeArg> args) {
+        static const Gp kArgument[] = {x86::rdi, x86::rsi, x86::rdx, x86::rcx, x86::r8};
+        unsigned i = 0;
+        for (const RuntimeArg& arg : args) {
+            const Gp& r = kArgument[i++];
+            switch (arg.kind) {
+                case RuntimeArg::State: a_.mov(r, kState); break;
+                case RuntimeArg::Address: a_.mov(r, x86::r11); break;
+                case RuntimeArg::SpilledRegister:
+                    a_.mov(r, x86::qword_ptr(kState, reg_offset(static_cast<unsigned>(arg.value))));
+                    break;
+                case RuntimeArg::Value:
+                    if (arg.value <= UINT32_MAX) {
+                        a_.mov(r.r32(), static_cast<uint32_t>(arg.value));  // zero-extends
+                    } else {
+                        a_.mov(r, arg.value);
+                    }
+                    break;
+            }
+        }
         a_.mov(x86::r10, reinterpret_cast<uint64_t>(fn));
         a_.sub(x86::rsp, 8);
         a_.call(x86::r10);
         a_.add(x86::rsp, 8);
     }
-    // r0-r5 and ax live in caller-saved host registers.
-    static constexpr unsigned kVolatile[] = {0, 1, 2, 3, 4, 5, kAuxRegister};
-    void save_volatile() {
-        for (unsigned r : kVolatile) a_.mov(x86::qword_ptr(kState, reg_offset(r)), kReg[r]);
+    void branch_if_result_nonzero(const Label& target) {
+        a_.test(x86::eax, x86::eax);
+        a_.jnz(target);
     }
-    void restore_volatile() {
-        for (unsigned r : kVolatile) a_.mov(kReg[r], x86::qword_ptr(kState, reg_offset(r)));
+    void branch_if_result_not(uint32_t value, const Label& target) {
+        a_.cmp(x86::eax, value);
+        a_.jne(target);
+    }
+    void jump_to_tail_target() { a_.jmp(STATE_FIELD(tail_target)); }
+
+    void branch_if_depth_above(uint32_t depth, const Label& target) {
+        a_.cmp(STATE_FIELD32(depth), depth);
+        a_.ja(target);
+    }
+    void add_depth(int32_t delta) { a_.add(STATE_FIELD32(depth), delta); }
+    void set_current_program(uint32_t index) { a_.mov(STATE_FIELD32(current_program), index); }
+    // A native call: r6-r10 are pushed (the callee may change them), r10 moves down one frame.
+    void call_function(const Label& target) {
+        for (unsigned r : {6u, 7u, 8u, 9u, 10u}) a_.push(kReg[r]);
+        a_.sub(kReg[isa::kFramePointer], isa::kStackSize);
+        a_.call(target);
+        for (unsigned r : {10u, 9u, 8u, 7u, 6u}) a_.pop(kReg[r]);
     }
 
     // ---- ALU ----
-    void emit(const isa::Alu& x) {
+    void alu(const isa::Alu& x) {
         const bool w64 = x.is64;
         const Gp d = width(kReg[x.dst], w64);
         const bool reg = x.src.is_reg;
@@ -276,7 +284,7 @@ class Compiler {
         a_.mov(width(kReg[x.dst], w64), dv);
     }
 
-    void emit(const isa::Endian& e) {
+    void endian(const isa::Endian& e) {
         const Gp d = kReg[e.dst];
         const bool swap = e.op != Op::ToLe;  // little-endian host: ToBe and Swap swap
         switch (e.bits) {
@@ -298,13 +306,7 @@ class Compiler {
     }
 
     // ---- jumps and calls ----
-    void emit(const isa::Jump& j) {
-        if (j.target <= pc_) budget();  // a back edge
-        const Label target = labels_[j.target];
-        if (j.op == Op::Ja) {
-            a_.jmp(target);
-            return;
-        }
+    void compare_and_branch(const isa::Jump& j, const Label& target) {
         const bool w64 = !j.is32;
         const Gp d = width(kReg[j.dst], w64);
         if (j.op == Op::Jset) {
@@ -334,96 +336,27 @@ class Compiler {
         }
     }
 
-    void emit(const isa::Call& c) {
-        switch (c.op) {
-            case Op::CallLocal: call_local(c.target); return;
-            case Op::CallHelper: call_helper(false, c.imm); return;
-            case Op::CallReg: call_helper(true, c.reg); return;
-            default: a_.jmp(raise_stub(ErrorKind::Unsupported, kfunc_message(c.imm))); return;
-        }
-    }
+    void exit_function() { a_.ret(); }
 
-    void call_local(uint32_t target) {
-        budget();
-        Label overflow = raise_stub(ErrorKind::StackOverflow, call_too_deep_message());
-        a_.cmp(STATE_FIELD32(depth), kDeepestCallingDepth);
-        a_.ja(overflow);
-        a_.inc(STATE_FIELD32(depth));
-        for (unsigned r : {6u, 7u, 8u, 9u, 10u}) a_.push(kReg[r]);
-        a_.sub(kReg[isa::kFramePointer], isa::kStackSize);
-        a_.call(labels_[target]);
-        for (unsigned r : {10u, 9u, 8u, 7u, 6u}) a_.pop(kReg[r]);
-        a_.dec(STATE_FIELD32(depth));
-        a_.mov(STATE_FIELD32(current_program), index_);
-    }
+    void load_imm64(uint8_t dst, uint64_t value) { a_.mov(kReg[dst], value); }
 
-    // callx: `value` is the register holding the helper id; else it is the id.
-    void call_helper(bool from_register, int64_t value) {
-        budget();
-        if (from_register) a_.mov(x86::r11, kReg[value]);
-        for (unsigned r = 0; r < isa::kRegisterCount; ++r)
-            a_.mov(x86::qword_ptr(kState, reg_offset(r)), kReg[r]);
-        a_.mov(x86::rdi, kState);
-        if (from_register) {
-            a_.mov(x86::rsi, x86::r11);
-        } else {
-            a_.mov(x86::rsi, value);
-        }
-        a_.mov(x86::edx, slot());
-        call_runtime(reinterpret_cast<const void*>(&rt_call_helper));
-        Label special = a_.newLabel(), done = a_.newLabel();
-        a_.test(x86::eax, x86::eax);
-        a_.jnz(special);
-        restore_volatile();
-        a_.mov(STATE_FIELD32(current_program), index_);
-        a_.jmp(done);
-        a_.bind(special);
-        a_.cmp(x86::eax, 2);
-        a_.jne(abort_);
-        restore_volatile();  // a tail call keeps every register
-        a_.jmp(STATE_FIELD(tail_target));
-        a_.bind(done);
-    }
-
-    void emit(const isa::Exit&) { a_.ret(); }
-
-    void emit(const isa::LoadImm64& l) {
-        if (l.src_kind != 0) {
-            a_.jmp(raise_stub(ErrorKind::Unsupported, pseudo_lddw_message(l.src_kind)));
-            return;
-        }
-        a_.mov(kReg[l.dst], l.value());
-    }
-
-    // ---- memory ----
+    // ---- memory: the address in r11 ----
     void address(uint8_t base, int16_t offset) { a_.lea(x86::r11, x86::ptr(kReg[base], offset)); }
 
-    // Checks [r11, r11 + size) against the regions; r11 is the address again afterwards.
-    void check(uint8_t base, int16_t offset, uint32_t size, AccessKind kind) {
-        if (!checked_) return;
-        Label ok = a_.newLabel();
-        // The stack, writable and flat, without leaving generated code.
+    // The stack is writable and flat: one unsigned comparison (r10 is scratch).
+    void branch_if_in_stack(uint32_t size, const Label& target) {
         a_.mov(x86::r10, x86::r11);
         a_.sub(x86::r10, STATE_FIELD(stack_lo));
         a_.cmp(x86::r10, static_cast<int32_t>(kStackBytes - size));
-        a_.jbe(ok);
-        save_volatile();
-        a_.mov(x86::rdi, kState);
-        a_.mov(x86::rsi, x86::r11);
-        a_.mov(x86::edx, size);
-        a_.mov(x86::ecx, static_cast<uint32_t>(kind));
-        a_.mov(x86::r8d, slot());
-        call_runtime(reinterpret_cast<const void*>(&rt_check_access));
-        a_.test(x86::eax, x86::eax);
-        a_.jnz(abort_);
-        restore_volatile();
-        address(base, offset);
-        a_.bind(ok);
+        a_.jbe(target);
     }
 
-    void emit(const isa::Load& l) {
-        address(l.base, l.offset);
-        check(l.base, l.offset, l.size, AccessKind::Load);
+    void branch_if_misaligned(uint32_t size, const Label& target) {
+        a_.test(x86::r11d, size - 1);
+        a_.jnz(target);
+    }
+
+    void load(const isa::Load& l) {
         const Gp d = kReg[l.dst];
         if (l.sign_extend) {
             switch (l.size) {
@@ -464,9 +397,7 @@ class Compiler {
         a_.bind(done);
     }
 
-    void emit(const isa::Store& s) {
-        address(s.base, s.offset);
-        check(s.base, s.offset, s.size, AccessKind::Store);
+    void store(const isa::Store& s) {
         const x86::Mem m = at_r11(s.size);
         if (s.value.is_reg) {
             a_.mov(m, sized(kReg[s.value.reg], s.size));
@@ -490,15 +421,7 @@ class Compiler {
         }
     }
 
-    void emit(const isa::Atomic& x) {
-        const bool acquire = x.op == Op::LoadAcquire;
-        const uint8_t base = acquire ? x.src : x.dst;
-        address(base, x.offset);
-        check(base, x.offset, x.size, acquire ? AccessKind::AtomicRead : AccessKind::AtomicWrite);
-        if (x.size > 1) {
-            a_.test(x86::r11d, x.size - 1);
-            a_.jnz(raise_stub(ErrorKind::MemoryFault, misaligned_atomic_message(x.size)));
-        }
+    void atomic(const isa::Atomic& x) {
         const x86::Mem m = at_r11(x.size);
         const Gp src = sized(kReg[x.src], x.size);
         switch (x.op) {
@@ -564,30 +487,10 @@ class Compiler {
         a_.mov(kReg[x.src], x86::r10);
     }
 
-    void emit(const isa::PacketLoad& p) {
+    void packet_address(const isa::PacketLoad& p) {
         a_.mov(x86::r11, static_cast<int64_t>(p.imm));
         if (p.indirect) a_.add(x86::r11, kReg[p.src]);
-        save_volatile();
-        a_.mov(x86::rdi, kState);
-        a_.mov(x86::rsi, x86::r11);
-        a_.mov(x86::edx, p.size);
-        a_.mov(x86::ecx, slot());
-        call_runtime(reinterpret_cast<const void*>(&rt_packet_load));
-        a_.test(x86::eax, x86::eax);
-        a_.jnz(abort_);
-        restore_volatile();
     }
-
-    x86::Assembler& a_;
-    CompiledModule& module_;
-    const bool checked_;
-    Label trampoline_, abort_;
-    uint32_t index_ = 0;
-    const isa::Program* program_ = nullptr;
-    uint32_t pc_ = 0;
-    std::vector<Label> labels_;
-    std::vector<std::vector<Label>> program_labels_;
-    std::vector<Stub> stubs_;
 };
 
 }  // namespace
