@@ -62,7 +62,7 @@ class ProgramCompiler {
         self().begin_program();
         for (pc_ = 0; pc_ < p.size(); ++pc_) {
             a_.bind(labels_[pc_]);
-            std::visit([this](const auto& insn) { emit(insn); }, p.instructions[pc_]);
+            std::visit([this](const auto& insn) { this->emit(insn); }, p.instructions[pc_]);
         }
         for (const Stub& s : stubs_) {
             a_.bind(s.label);
