@@ -1,4 +1,5 @@
-// AArch64 instruction selection on asmjit's a64 assembler (see backend.hpp for what is shared).
+// AArch64 instruction selection on asmjit's a64 assembler, under ProgramCompiler (program_compiler.hpp:
+// what each BPF instruction does) and backend.hpp (frame layout, errors, linking).
 //
 // Register mapping (AAPCS64): r1-r5 are x0-x4 (the helper-call argument registers); r0 is x7;
 // r6-r9 are x19-x22, r10 is x23 (callee-saved, so BPF-to-BPF and runtime calls keep them); x24

@@ -1,9 +1,14 @@
+// x86-64 instruction selection on asmjit's x86 assembler, under ProgramCompiler
+// (program_compiler.hpp: what each BPF instruction does) and backend.hpp (frame layout, errors,
+// linking).
+//
 // Register mapping (System V): r0 rax; r1-r5 rdi, rsi, rdx, rcx, r8 (the helper-call argument
-// registers); r6-r9 rbx, r13, r14, r15; r10 rbp. r12 holds the RunState; r10 and r11 are
-// scratch; r9 is ax, the register of constant blinding (kAuxRegister), and a scratch in sequences
-// that never read ax (atomics). Inside every BPF function rsp = 8 (mod 16), so a runtime call is `sub rsp, 8;
-// call`. BPF-to-BPF calls are native calls that push r6-r9 and r10; exit is `ret`. Errors jump to one abort
-// path that resets rsp to the innermost entry's and returns through the trampoline.
+// registers); r6-r9 rbx, r13, r14, r15; r10 rbp. r12 holds the RunState; r10 and r11 are scratch
+// (r11 the address of a memory access); r9 is ax, the register of constant blinding
+// (kAuxRegister), and a scratch in sequences that never read ax (atomics). Inside every BPF
+// function rsp = 8 (mod 16), so a runtime call is `sub rsp, 8; call`. BPF-to-BPF calls are native
+// calls that push r6-r9 and r10; exit is `ret`. Errors jump to one abort path that resets rsp to
+// the innermost entry's and returns through the trampoline.
 #include "x86_64_backend.hpp"
 
 #include <asmjit/x86.h>
