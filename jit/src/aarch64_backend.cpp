@@ -13,7 +13,7 @@
 // around `blr`. Errors branch to one abort path that resets sp to the innermost entry's and
 // returns through the trampoline. Atomics are LL/SC loops (ldaxr/stlxr), which every ARMv8 core
 // has; LSE is not used.
-#include "aarch64_backend.hpp"
+#include "backends.hpp"
 
 #include <asmjit/arm/a64assembler.h>
 #include <asmjit/arm/a64utils.h>

@@ -3,10 +3,9 @@
 #include <random>
 #include <vector>
 
-#include "aarch64_backend.hpp"
+#include "backends.hpp"
 #include "constant_blinding.hpp"
 #include "runtime.hpp"
-#include "x86_64_backend.hpp"
 
 namespace bpfvm::jit {
 

@@ -82,7 +82,7 @@ struct CompiledModule {
     std::deque<Error> errors;  // prepared errors generated code raises (stable addresses)
 };
 
-// Compiles programs for this host (see x86_64_backend.hpp for what programs holds), with their
+// Compiles programs for this host (see backends.hpp for what programs holds), with their
 // constants blinded when the options ask for it.
 Result<std::unique_ptr<CompiledModule>> compile_module(std::span<const isa::Program* const> programs,
                                                        const JitOptions& options);

@@ -9,7 +9,7 @@
 // function rsp = 8 (mod 16), so a runtime call is `sub rsp, 8; call`. BPF-to-BPF calls are native
 // calls that push r6-r9 and r10; exit is `ret`. Errors jump to one abort path that resets rsp to
 // the innermost entry's and returns through the trampoline.
-#include "x86_64_backend.hpp"
+#include "backends.hpp"
 
 #include <asmjit/x86.h>
 

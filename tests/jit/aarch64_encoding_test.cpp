@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "aarch64_backend.hpp"
+#include "backends.hpp"
 #include "jit/jit_test_support.hpp"
 
 namespace bpfvm::jit {

@@ -1,5 +1,6 @@
-// AArch64 instruction selection: compiles programs into a CompiledModule (see runtime.hpp).
-// asmjit assembles AArch64 on any host, so the code can be inspected (not run) on x86-64.
+// The backends' entry points: each compiles programs into a CompiledModule (see runtime.hpp).
+// asmjit assembles either architecture on any host, so code of the other one can be inspected
+// (not run); compile_module (runtime.hpp) picks the host's.
 #pragma once
 
 #include <memory>
@@ -11,6 +12,8 @@ namespace bpfvm::jit {
 
 // programs[0] is the program to run; programs[i + 1] is RunInput::programs[i] (null or empty:
 // no code, a tail call to it fails at run time).
+Result<std::unique_ptr<CompiledModule>> compile_x86_64(std::span<const isa::Program* const> programs,
+                                                       const JitOptions& options);
 Result<std::unique_ptr<CompiledModule>> compile_aarch64(std::span<const isa::Program* const> programs,
                                                         const JitOptions& options);
 
