@@ -21,7 +21,6 @@
 #include <cstddef>
 #include <string>
 
-#include "bpfvm/isa/semantics.hpp"
 #include "program_compiler.hpp"
 
 namespace bpfvm::jit {
@@ -308,15 +307,7 @@ class Compiler final : public ProgramCompiler<Compiler, a64::Assembler> {
             }
             case Op::Mul: a_.mul(d, d, source()); break;
             case Op::Neg: a_.neg(d, d); break;
-            case Op::Mov:
-                if (reg) {
-                    a_.mov(d, width(kReg[x.src.reg], w64));
-                } else if (w64) {
-                    load_imm(kReg[x.dst], value);
-                } else {
-                    load_imm32(kReg[x.dst], static_cast<uint32_t>(value));
-                }
-                break;
+            case Op::Mov: a_.mov(d, width(kReg[x.src.reg], w64)); break;
             case Op::MovSx: movsx(x); break;
             case Op::Lsh:
             case Op::Rsh:
@@ -331,16 +322,6 @@ class Compiler final : public ProgramCompiler<Compiler, a64::Assembler> {
 
     void movsx(const isa::Alu& x) {
         const Gp d = width(kReg[x.dst], x.is64);
-        if (!x.src.is_reg) {
-            const uint64_t v =
-                isa::sign_extend(static_cast<uint64_t>(static_cast<int64_t>(x.src.imm)), x.sx_bits);
-            if (x.is64) {
-                load_imm(kReg[x.dst], v);
-            } else {
-                load_imm32(kReg[x.dst], static_cast<uint32_t>(v));
-            }
-            return;
-        }
         const a64::GpX s = kReg[x.src.reg];
         switch (x.sx_bits) {
             case 8: a_.sxtb(d, s.w()); break;
@@ -454,7 +435,7 @@ class Compiler final : public ProgramCompiler<Compiler, a64::Assembler> {
 
     void exit_function() { a_.ret(a64::x30); }
 
-    void load_imm64(uint8_t dst, uint64_t value) { load_imm(kReg[dst], value); }
+    void load_constant(uint8_t dst, uint64_t value) { load_imm(kReg[dst], value); }
 
     // ---- memory ----
     void address(uint8_t base, int16_t offset) {

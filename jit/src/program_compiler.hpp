@@ -5,7 +5,8 @@
 // only instruction selection (the hooks listed below).
 //
 // Hooks of Backend (called on the derived object):
-//   alu(Alu), endian(Endian), exit_function(), compare_and_branch(Jump, target), load_imm64(dst, value)
+//   alu(Alu) (not a move of an immediate), endian(Endian), exit_function(),
+//   compare_and_branch(Jump, target), load_constant(dst, value) (all 64 bits of dst)
 //   address(base, offset)           the access's address into the backend's address register
 //   packet_address(PacketLoad)      imm (+ src) into the address register
 //   load(Load), store(Store), atomic(Atomic)  the access itself, at the address register
@@ -32,6 +33,7 @@
 #include <vector>
 
 #include "backend.hpp"
+#include "bpfvm/isa/semantics.hpp"
 
 namespace bpfvm::jit {
 
@@ -136,7 +138,16 @@ class ProgramCompiler {
 
     Backend& self() { return static_cast<Backend&>(*this); }
 
-    void emit(const isa::Alu& x) { self().alu(x); }
+    // A move of an immediate loads a constant (movsx of an immediate folds the extension).
+    void emit(const isa::Alu& x) {
+        if ((x.op == isa::Op::Mov || x.op == isa::Op::MovSx) && !x.src.is_reg) {
+            uint64_t value = static_cast<uint64_t>(int64_t{x.src.imm});
+            if (x.op == isa::Op::MovSx) value = isa::sign_extend(value, x.sx_bits);
+            self().load_constant(x.dst, x.is64 ? value : static_cast<uint32_t>(value));
+            return;
+        }
+        self().alu(x);
+    }
     void emit(const isa::Endian& e) { self().endian(e); }
     void emit(const isa::Exit&) { self().exit_function(); }
 
@@ -154,7 +165,7 @@ class ProgramCompiler {
             self().jump(raise_stub(ErrorKind::Unsupported, pseudo_lddw_message(l.src_kind)));
             return;
         }
-        self().load_imm64(l.dst, l.value());
+        self().load_constant(l.dst, l.value());
     }
 
     void emit(const isa::Call& c) {

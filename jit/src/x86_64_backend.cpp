@@ -16,7 +16,6 @@
 #include <cstddef>
 #include <string>
 
-#include "bpfvm/isa/semantics.hpp"
 #include "program_compiler.hpp"
 
 namespace bpfvm::jit {
@@ -164,15 +163,7 @@ class Compiler final : public ProgramCompiler<Compiler, x86::Assembler> {
             case Op::Xor: reg ? a_.xor_(d, s) : a_.xor_(d, imm); break;
             case Op::Mul: reg ? a_.imul(d, s) : a_.imul(d, d, imm); break;
             case Op::Neg: a_.neg(d); break;
-            case Op::Mov:
-                if (reg) {
-                    a_.mov(d, s);
-                } else if (w64) {
-                    a_.mov(d, static_cast<int64_t>(imm));
-                } else {
-                    a_.mov(d, static_cast<uint32_t>(imm));
-                }
-                break;
+            case Op::Mov: a_.mov(d, s); break;
             case Op::MovSx: movsx(x); break;
             case Op::Lsh:
             case Op::Rsh:
@@ -187,16 +178,6 @@ class Compiler final : public ProgramCompiler<Compiler, x86::Assembler> {
 
     void movsx(const isa::Alu& x) {
         const Gp d = width(kReg[x.dst], x.is64);
-        if (!x.src.is_reg) {
-            const uint64_t v =
-                isa::sign_extend(static_cast<uint64_t>(static_cast<int64_t>(x.src.imm)), x.sx_bits);
-            if (x.is64) {
-                a_.mov(d, v);
-            } else {
-                a_.mov(d, static_cast<uint32_t>(v));
-            }
-            return;
-        }
         const Gp s = kReg[x.src.reg];
         switch (x.sx_bits) {
             case 8: a_.movsx(d, s.r8()); break;
@@ -343,7 +324,13 @@ class Compiler final : public ProgramCompiler<Compiler, x86::Assembler> {
 
     void exit_function() { a_.ret(); }
 
-    void load_imm64(uint8_t dst, uint64_t value) { a_.mov(kReg[dst], value); }
+    void load_constant(uint8_t dst, uint64_t value) {
+        if (value <= UINT32_MAX) {
+            a_.mov(kReg[dst].r32(), static_cast<uint32_t>(value));  // zero-extends
+        } else {
+            a_.mov(kReg[dst], value);
+        }
+    }
 
     // ---- memory: the address in r11 ----
     void address(uint8_t base, int16_t offset) { a_.lea(x86::r11, x86::ptr(kReg[base], offset)); }
