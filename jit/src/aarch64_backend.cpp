@@ -157,13 +157,7 @@ class Compiler final : public ProgramCompiler<Compiler, a64::Assembler> {
                 case RuntimeArg::SpilledRegister:
                     a_.ldr(r, a64::ptr(kState, reg_offset(static_cast<unsigned>(arg.value))));
                     break;
-                case RuntimeArg::Value:
-                    if (arg.value <= UINT32_MAX) {
-                        load_imm32(r, static_cast<uint32_t>(arg.value));
-                    } else {
-                        load_imm(r, arg.value);
-                    }
-                    break;
+                case RuntimeArg::Value: load_imm(r, arg.value); break;
             }
         }
         load_imm(kCall, reinterpret_cast<uint64_t>(fn));

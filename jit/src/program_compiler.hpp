@@ -86,6 +86,13 @@ class ProgramCompiler {
     const std::vector<std::vector<asmjit::Label>>& program_labels() const { return program_labels_; }
 
  protected:
+    // What backends use: the assembler, the labels their trampoline binds, the program being
+    // compiled.
+    Assembler& a_;
+    asmjit::Label trampoline_, abort_;
+    const isa::Program* program_ = nullptr;
+
+ private:
     uint32_t slot() const { return program_->slot[pc_]; }
 
     // A stub raising an error prepared now, at the current instruction.
@@ -118,16 +125,6 @@ class ProgramCompiler {
         restore_volatile();
     }
 
-    Assembler& a_;
-    CompiledModule& module_;
-    const bool checked_;
-    asmjit::Label trampoline_, abort_;  // bound by the backend's trampoline
-    uint32_t index_ = 0;
-    const isa::Program* program_ = nullptr;
-    uint32_t pc_ = 0;
-    std::vector<asmjit::Label> labels_;
-
- private:
     // Out-of-line code that raises an error and aborts.
     struct Stub {
         asmjit::Label label;
@@ -255,6 +252,11 @@ class ProgramCompiler {
                               RuntimeArg::immediate(slot())});
     }
 
+    CompiledModule& module_;
+    const bool checked_;
+    uint32_t index_ = 0;
+    uint32_t pc_ = 0;
+    std::vector<asmjit::Label> labels_;
     std::vector<std::vector<asmjit::Label>> program_labels_;
     std::vector<Stub> stubs_;
 };

@@ -110,13 +110,7 @@ class Compiler final : public ProgramCompiler<Compiler, x86::Assembler> {
                 case RuntimeArg::SpilledRegister:
                     a_.mov(r, x86::qword_ptr(kState, reg_offset(static_cast<unsigned>(arg.value))));
                     break;
-                case RuntimeArg::Value:
-                    if (arg.value <= UINT32_MAX) {
-                        a_.mov(r.r32(), static_cast<uint32_t>(arg.value));  // zero-extends
-                    } else {
-                        a_.mov(r, arg.value);
-                    }
-                    break;
+                case RuntimeArg::Value: mov_constant(r, arg.value); break;
             }
         }
         a_.mov(x86::r10, reinterpret_cast<uint64_t>(fn));
@@ -324,11 +318,14 @@ class Compiler final : public ProgramCompiler<Compiler, x86::Assembler> {
 
     void exit_function() { a_.ret(); }
 
-    void load_constant(uint8_t dst, uint64_t value) {
+    void load_constant(uint8_t dst, uint64_t value) { mov_constant(kReg[dst], value); }
+
+    // r = value: the 32-bit move where it is enough (it zero-extends).
+    void mov_constant(const Gp& r, uint64_t value) {
         if (value <= UINT32_MAX) {
-            a_.mov(kReg[dst].r32(), static_cast<uint32_t>(value));  // zero-extends
+            a_.mov(r.r32(), static_cast<uint32_t>(value));
         } else {
-            a_.mov(kReg[dst], value);
+            a_.mov(r.r64(), value);
         }
     }
 
